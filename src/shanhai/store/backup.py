@@ -1,0 +1,141 @@
+"""Portable backups: one Parquet file per table plus a manifest, restorable by any later Shanhai.
+
+Layout of a backup folder::
+
+    manifest.json        format, Shanhai and schema versions, per table: rows, checksum, file sha256
+    <table>.parquet      zstd-compressed Parquet, one per table
+
+Restore builds a new database at the backup's schema version, loads every table by column name,
+checks each table's row count and content checksum against the manifest, then applies any newer
+migrations. A backup therefore restores identically into the same version and upgrades cleanly
+into a newer one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from shanhai.errors import ShanhaiError
+from shanhai.store import audit
+from shanhai.store import migrator as _migrations
+from shanhai.store.connection import Store, open_store
+
+FORMAT = "shanhai-backup/1"
+LEDGER = "schema_migrations"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def backup(store: Store, dest: str | Path, *, username: str | None = None) -> dict:
+    """Write a backup of ``store`` into the new folder ``dest``; returns the manifest."""
+    from shanhai import __version__
+
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        raise ShanhaiError(f"backup folder {dest} already exists and is not empty: choose a new folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    if not store.read_only:
+        audit.append(store.con, "db_backup", username=username, target=str(dest))
+    tables = {}
+    for table in store.tables():
+        file = dest / f"{table}.parquet"
+        store.con.execute(
+            f"COPY \"{table}\" TO '{_sql_path(file)}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+        rows, checksum = store.checksum(table)
+        tables[table] = {"rows": rows, "checksum": checksum, "file": file.name,
+                         "sha256": _sha256(file)}
+    manifest = {
+        "format": FORMAT,
+        "shanhai_version": __version__,
+        "schema_version": store.schema_version,
+        "source": str(store.path),
+        "tables": tables,
+    }
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+    return manifest
+
+
+def read_manifest(src: str | Path) -> dict:
+    src = Path(src)
+    path = src / "manifest.json"
+    if not path.is_file():
+        raise ShanhaiError(f"{src} is not a Shanhai backup: {path} is missing")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ShanhaiError(f"{path} is not valid JSON (line {exc.lineno}): the backup is damaged") from exc
+    if manifest.get("format") != FORMAT:
+        raise ShanhaiError(f"{path}: unknown backup format {manifest.get('format')!r}, expected {FORMAT!r}")
+    return manifest
+
+
+def restore(src: str | Path, db_path: str | Path) -> dict:
+    """Restore the backup folder ``src`` into the new database file ``db_path``.
+
+    Returns ``{"schema_version": ..., "tables": {name: rows}, "upgraded_to": ...}``.
+    """
+    src, db_path = Path(src), Path(db_path)
+    manifest = read_manifest(src)
+    if db_path.exists():
+        raise ShanhaiError(f"refusing to restore into {db_path}: the file exists; restore into a new file")
+    known = _migrations.discover()
+    version = manifest["schema_version"]
+    if version > _migrations.latest_version(known):
+        raise ShanhaiError(
+            f"backup {src} has schema version {version}, newer than this Shanhai "
+            f"({_migrations.latest_version(known)}): upgrade Shanhai to restore it"
+        )
+    for table, entry in manifest["tables"].items():
+        file = src / entry["file"]
+        if not file.is_file():
+            raise ShanhaiError(f"backup {src} is incomplete: {file.name} for table {table} is missing")
+        if _sha256(file) != entry["sha256"]:
+            raise ShanhaiError(f"backup {src} is damaged: {file.name} does not match its checksum")
+    store = open_store(db_path, migrate=False)
+    try:
+        _migrations.migrate(store.con, target=version, migrations=known)
+        store.con.execute("BEGIN TRANSACTION")
+        for table, entry in manifest["tables"].items():
+            if table == LEDGER:
+                continue
+            if table not in store.tables():
+                raise ShanhaiError(f"backup table {table} is not part of schema version {version}")
+            store.con.execute(
+                f"INSERT INTO \"{table}\" BY NAME SELECT * FROM read_parquet('{_sql_path(src / entry['file'])}')"
+            )
+        store.con.execute("COMMIT")
+        for table, entry in manifest["tables"].items():
+            if table == LEDGER:
+                continue
+            rows, checksum = store.checksum(table)
+            if (rows, checksum) != (entry["rows"], entry["checksum"]):
+                raise ShanhaiError(
+                    f"restored table {table} does not match the backup "
+                    f"({rows} rows vs {entry['rows']} in the manifest)"
+                )
+        applied = _migrations.migrate(store.con, migrations=known)
+        result = {
+            "schema_version": version,
+            "upgraded_to": applied[-1].version if applied else version,
+            "tables": {t: e["rows"] for t, e in manifest["tables"].items() if t != LEDGER},
+        }
+    except BaseException:
+        store.close()
+        db_path.unlink(missing_ok=True)
+        Path(str(db_path) + ".wal").unlink(missing_ok=True)
+        raise
+    store.close()
+    return result
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
