@@ -1,7 +1,62 @@
+"""The ``shanhai`` command: groups are registered here, errors become one line on stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
 import typer
 
-app = typer.Typer()
+from shanhai import __version__
+from shanhai.cli import db as _db
+from shanhai.cli import demo as _demo
+from shanhai.cli import synth as _synth
+from shanhai.errors import ShanhaiError
+
+HELP = """山海 Shanhai — 产业大脑: 亩均评价、产业链、山海协作、监测预警。
+
+An open industry brain for regional manufacturing governance in Zhejiang. Start with
+`shanhai demo`; build a synthetic province with `shanhai synth`; manage the database with
+`shanhai db`. Every command takes --db (or $SHANHAI_DB); analysis commands take --json.
+"""
+
+app = typer.Typer(help=HELP, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"shanhai {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="显示版本 Show the version and exit."),
+) -> None:
+    """山海 Shanhai."""
+
+
+app.command("demo")(_demo.demo)
+app.command("synth")(_synth.synth)
+app.add_typer(_db.app, name="db")
 
 
 def main() -> None:
-    app()
+    """Entry point: a user error is one clear line on stderr and exit code 2, never a traceback."""
+    try:
+        app(standalone_mode=True)
+    except ShanhaiError as exc:
+        typer.echo(f"错误 error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("中断 interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for SHANHAI_DEBUG
+        if os.environ.get("SHANHAI_DEBUG"):
+            traceback.print_exc()
+        typer.echo(f"内部错误 internal error: {type(exc).__name__}: {exc} "
+                   "(set SHANHAI_DEBUG=1 for the traceback and report it)", err=True)
+        sys.exit(1)

@@ -17,6 +17,7 @@ from shanhai.errors import DatabaseLockedError, SchemaError, ShanhaiError
 from shanhai.store import migrator as _migrations
 
 DEFAULT_DB = "shanhai.duckdb"
+METADATA_TABLES = ("schema_migrations", "audit_log")
 ENV_DB = "SHANHAI_DB"
 
 
@@ -53,6 +54,11 @@ class Store:
             "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
         ).fetchall()
         return [r[0] for r in rows]
+
+    def content_tables(self) -> list[str]:
+        """Tables holding data, without the bookkeeping ones (migration ledger, audit log), whose
+        rows carry wall-clock times: two builds from the same input agree on these."""
+        return [t for t in self.tables() if t not in METADATA_TABLES]
 
     def row_counts(self) -> dict[str, int]:
         return {t: self.con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in self.tables()}
@@ -110,6 +116,7 @@ def open_store(
         raise ShanhaiError(f"cannot open database {db_path}: {message}") from exc
     except duckdb.Error as exc:
         raise ShanhaiError(f"{db_path} is not a Shanhai (DuckDB) database: {exc}") from exc
+    con.execute("SET enable_progress_bar = false")  # Rich owns the terminal
     store = Store(db_path, con, read_only)
     try:
         known = _migrations.discover()

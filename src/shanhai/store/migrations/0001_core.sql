@@ -16,7 +16,8 @@ CREATE TABLE regions (
     mountain_island_2025       BOOLEAN NOT NULL DEFAULT false,
     population                 BIGINT,                -- 2020 census (modelled for 5 Hangzhou districts)
     mfg_share                  DOUBLE,                -- manufacturing share of the employed, 2020 census
-    population_modelled        BOOLEAN NOT NULL DEFAULT false
+    population_modelled        BOOLEAN NOT NULL DEFAULT false,
+    dataset_id                 VARCHAR                -- NULL for packaged reference rows
 );
 COMMENT ON TABLE regions IS '行政区划: province, cities, counties (+ towns when imported)';
 
@@ -86,7 +87,7 @@ CREATE TABLE enterprise_years (
     land_own_mu           DECIMAL(14, 4),             -- 自有用地, 亩
     land_leased_mu        DECIMAL(14, 4),             -- 租用, 亩
     land_leased_out_mu    DECIMAL(14, 4),             -- 出租, 亩
-    energy_tce            DOUBLE,                     -- 综合能耗 (等价值), 吨标准煤
+    energy_tce            DOUBLE,                     -- 综合能耗, 吨标准煤
     emission_t            DOUBLE,                     -- 主要污染物排放当量, 吨
     rd_spending           DECIMAL(18, 4),             -- 研发经费, 万元
     electricity_kwh       DOUBLE,                     -- 用电量, kWh
@@ -108,14 +109,13 @@ CREATE TABLE enterprise_flags (
 );
 COMMENT ON TABLE enterprise_flags IS '企业资质与违法记录';
 
-CREATE TABLE electricity_monthly (
+CREATE TABLE electricity_monthly (  -- unique (uscc, month) is kept by the loaders: an ART index on tens of millions of rows costs more than it guards
     uscc       VARCHAR NOT NULL,
     month      DATE NOT NULL,                         -- first day of the month
     kwh        DOUBLE,
     water_t    DOUBLE,
     gas_m3     DOUBLE,
-    dataset_id VARCHAR,
-    PRIMARY KEY (uscc, month)
+    dataset_id VARCHAR
 );
 COMMENT ON TABLE electricity_monthly IS '企业月度用电 (及用水、用气)';
 

@@ -1,0 +1,5 @@
+"""``python -m shanhai`` is the ``shanhai`` command."""
+
+from shanhai.cli import main
+
+main()

@@ -1,0 +1,106 @@
+"""``shanhai db``: create, inspect, back up and restore the database file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, out
+from shanhai.store import (
+    backup as _backup,
+    default_db_path,
+    latest_version,
+    load_reference,
+    open_store,
+    restore as _restore,
+)
+from shanhai.store import audit
+
+app = typer.Typer(help="数据库 Create, inspect, back up and restore the database file.", no_args_is_help=True)
+
+
+@app.command()
+def init(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """创建或升级 Create the database (or upgrade an older one) and load the reference data."""
+    path = db or default_db_path()
+    existed = path.exists()
+    with open_store(path) as store:
+        before = store.schema_version
+        counts = load_reference(store.con)
+        version = store.schema_version
+    if json_output:
+        emit_json({"db": str(path), "created": not existed, "schema_version": version, "reference_rows": counts})
+        return
+    action = "已升级 Upgraded" if existed and before < version else ("已创建 Created" if not existed else "已是最新 Up to date")
+    out.print(f"{action}: {path} (schema version {version}); reference data: "
+              + ", ".join(f"{name} {n}" for name, n in counts.items()))
+
+
+@app.command()
+def info(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """查看 Show the schema version, datasets, row counts and the audit chain's state."""
+    path = db or default_db_path()
+    with open_store(path, read_only=True) as store:
+        counts = store.row_counts()
+        datasets = store.con.execute(
+            "SELECT dataset_id, kind, description FROM datasets ORDER BY dataset_id").fetchall()
+        broken = audit.verify(store.con)
+        version = store.schema_version
+    size = path.stat().st_size
+    document = {
+        "db": str(path), "size_bytes": size, "schema_version": version, "latest_schema_version": latest_version(),
+        "datasets": [{"dataset_id": d, "kind": k, "description": s} for d, k, s in datasets],
+        "tables": counts, "audit_chain": "intact" if broken is None else f"broken at entry {broken}",
+    }
+    if json_output:
+        emit_json(document)
+        return
+    out.print(f"[bold]{path}[/bold]  {size / 1e6:,.1f} MB  schema version {version}"
+              f" (code knows {document['latest_schema_version']})")
+    for d in document["datasets"]:
+        out.print(f"  数据集 dataset [bold]{d['dataset_id']}[/bold] ({d['kind']}): {d['description'] or ''}")
+    table = Table("表 Table", "行数 Rows", title="表 Tables", title_justify="left")
+    for name, n in counts.items():
+        table.add_row(name, fmt(n))
+    out.print(table)
+    colour = "green" if broken is None else "red"
+    out.print(f"审计链 Audit chain: [{colour}]{document['audit_chain']}[/{colour}]")
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="新的备份文件夹 A new folder for the backup.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """备份 Write a portable backup: one Parquet file per table plus a manifest with checksums."""
+    path = db or default_db_path()
+    with open_store(path) as store:
+        manifest = _backup(store, dest)
+    if json_output:
+        emit_json({"db": str(path), "backup": str(dest), **manifest})
+        return
+    total = sum(t["rows"] for t in manifest["tables"].values())
+    out.print(f"已备份 Backed up {path} → {dest}: {len(manifest['tables'])} tables, {fmt(total)} rows, "
+              f"schema version {manifest['schema_version']}.")
+
+
+@app.command()
+def restore(
+    src: Annotated[Path, typer.Argument(help="备份文件夹 The backup folder.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """恢复 Restore a backup into a new database file, checking every table's checksum."""
+    path = db or default_db_path()
+    result = _restore(src, path)
+    if json_output:
+        emit_json({"backup": str(src), "db": str(path), **result})
+        return
+    upgraded = (f", upgraded to version {result['upgraded_to']}"
+                if result["upgraded_to"] != result["schema_version"] else "")
+    out.print(f"已恢复 Restored {src} → {path}: {len(result['tables'])} tables, "
+              f"{fmt(sum(result['tables'].values()))} rows, checksums verified{upgraded}.")

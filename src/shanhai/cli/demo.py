@@ -1,0 +1,71 @@
+"""``shanhai demo``: the one command a newcomer runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shanhai.analysis.overview import SIZE_CLASSES, SIZE_LABELS, Overview, overview
+from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, out, progress_bar
+from shanhai.engine import connect
+from shanhai.store import default_db_path, open_store
+from shanhai.synth import SynthConfig, build
+
+DEMO_SCALE = 0.1
+DEMO_SEED = 7
+
+
+def overview_tables(o: Overview) -> list[Table]:
+    figures = Table(title=f"{o.year} 年规上工业 Above-scale industry, {o.year}", title_justify="left",
+                    caption="增加值、税收 亿元 · 用地 亩 · 亩均 万元/亩 · 劳动生产率 万元/人 — value added, tax "
+                            "(100 M yuan), land (mu), per mu (10 k yuan), value added per worker",
+                    caption_justify="left")
+    for column in ("区域", "县", "规上企业", "增加值", "税收", "用地", "亩均增加值", "亩均税收", "劳动生产率"):
+        figures.add_column(column, justify="left" if column == "区域" else "right")
+    for g in o.groups:
+        figures.add_row(g.label, fmt(g.counties), fmt(g.above_scale), fmt(g.value_added_yi), fmt(g.tax_yi),
+                        fmt(g.land_mu, 0), fmt(g.value_added_per_mu), fmt(g.tax_per_mu), fmt(g.labour_productivity))
+    sizes = Table(title="企业规模 Enterprises by size class (统计上大中小微型企业划分办法)", title_justify="left")
+    sizes.add_column("")
+    for size in SIZE_CLASSES:
+        sizes.add_column(f"{SIZE_LABELS[size]} {size}", justify="right")
+    sizes.add_column("合计 total", justify="right")
+    for scale, label in (("above_scale", "规上 above"), ("below_scale", "规下 below")):
+        row = o.size_classes.get(scale, {})
+        sizes.add_row(label, *(fmt(row.get(s, 0)) for s in SIZE_CLASSES), fmt(sum(row.values())))
+    return [figures, sizes]
+
+
+def demo(
+    db: DbOption = None,
+    year: Annotated[int | None, typer.Option(help="年份 Year to show (default: the latest).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """演示 Build a small synthetic province if the database is absent, then print an overview.
+
+    The overview: counties, enterprises by size class, totals and per-mu figures for the
+    province, the 26 mountain counties and the rest.
+    """
+    path = db or default_db_path()
+    console = err if json_output else out
+    if not path.exists():
+        console.print(f"未找到数据库 No database at {path}: building a demo province "
+                      f"(scale {DEMO_SCALE}, seed {DEMO_SEED}) …")
+        with progress_bar(err) as bar:
+            task = bar.add_task("合成 synthesising", total=1.0)
+            build(path, SynthConfig(scale=DEMO_SCALE, seed=DEMO_SEED),
+                  progress=lambda label, fraction: bar.update(task, completed=fraction, description=label))
+    with open_store(path, read_only=True) as store:
+        o = overview(connect(store), year)
+    if json_output:
+        emit_json({"db": str(path), **o.as_dict()})
+        return
+    out.print(f"[bold]山海 Shanhai[/bold] — {path}: {o.counties} 个县(市、区) counties, "
+              f"其中山区26县 {o.mountain_counties}; 年份 years {o.years[0]}–{o.years[-1]}")
+    for table in overview_tables(o):
+        out.print(table)
+    out.print(f"[dim]数据来源 Data: {', '.join(o.datasets)} · 规上 = main-business revenue ≥ 2000 万元 · "
+              f"亩均 = per 亩 of land used (own + leased − leased out)[/dim]")
+    out.print("下一步 Next: `shanhai db info` · `shanhai synth --help` · `shanhai --help`")
