@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,8 +25,8 @@ JsonOption = Annotated[
 
 # Human output and progress go to stderr when --json is on, so stdout stays one JSON document.
 # Piped output (CI logs, files) gets a width that fits the tables instead of 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 120)
 
 
 def emit_json(document: Any) -> None:
@@ -41,6 +42,27 @@ def progress_bar(console: Console) -> Progress:
         console=console,
         transient=False,
     )
+
+
+@contextmanager
+def lazy_progress(console: Console):
+    """A progress callback ``(label, fraction)`` whose bar appears only once work starts, so a
+    command refused up front prints its one-line error and nothing else."""
+    bar = progress_bar(console)
+    task = None
+
+    def update(label: str, fraction: float) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(label, total=1.0)
+        bar.update(task, completed=fraction, description=label)
+
+    try:
+        yield update
+    finally:
+        if task is not None:
+            bar.stop()
 
 
 def fmt(value: float | int | None, digits: int = 1) -> str:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from shanhai.analysis.overview import SIZE_CLASSES, SIZE_LABELS, Overview, overview
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, out, progress_bar
+from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
 from shanhai.engine import connect
 from shanhai.store import default_db_path, open_store
 from shanhai.synth import SynthConfig, build
@@ -53,10 +53,8 @@ def demo(
     if not path.exists():
         console.print(f"未找到数据库 No database at {path}: building a demo province "
                       f"(scale {DEMO_SCALE}, seed {DEMO_SEED}) …")
-        with progress_bar(err) as bar:
-            task = bar.add_task("合成 synthesising", total=1.0)
-            build(path, SynthConfig(scale=DEMO_SCALE, seed=DEMO_SEED),
-                  progress=lambda label, fraction: bar.update(task, completed=fraction, description=label))
+        with lazy_progress(err) as progress:
+            build(path, SynthConfig(scale=DEMO_SCALE, seed=DEMO_SEED), progress=progress)
     with open_store(path, read_only=True) as store:
         o = overview(connect(store), year)
     if json_output:

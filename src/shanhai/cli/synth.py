@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, out, progress_bar
+from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
 from shanhai.errors import ShanhaiError
 from shanhai.store import default_db_path
 from shanhai.synth import BuildResult, SynthConfig, build
@@ -63,10 +63,8 @@ def synth(
     config = SynthConfig(scale=scale, seed=seed, years=parse_years(years))
     console = err if json_output else out
     started = time.perf_counter()
-    with progress_bar(err) as bar:
-        task = bar.add_task("合成 synthesising", total=1.0)
-        result = build(path, config, replace=replace,
-                       progress=lambda label, fraction: bar.update(task, completed=fraction, description=label))
+    with lazy_progress(err) as progress:
+        result = build(path, config, replace=replace, progress=progress)
     elapsed = time.perf_counter() - started
     if json_output:
         emit_json({"db": str(path), "dataset_id": config.dataset_id, **config.as_dict(),

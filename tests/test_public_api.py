@@ -1,0 +1,50 @@
+"""The public API is explicit: what each public module exports is pinned here."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "shanhai": {"ShanhaiError", "__version__"},
+    "shanhai.store": {"Store", "backup", "current_version", "default_db_path", "latest_version",
+                      "load_reference", "migrate", "open_store", "read_manifest", "reference_loaded", "restore"},
+    "shanhai.synth": {"BuildResult", "CalibrationRow", "SynthConfig", "build", "calibration_table", "generate"},
+    "shanhai.engine": {"ENGINES", "connect"},
+    "shanhai.cli": {"app", "main"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_all_is_pinned(module):
+    mod = importlib.import_module(module)
+    assert set(mod.__all__) == PUBLIC[module]
+    for name in mod.__all__:
+        assert hasattr(mod, name)
+
+
+def test_reference_api_is_explicit():
+    reference = importlib.import_module("shanhai.reference")
+    assert {"regions", "counties", "cities", "region", "mountain_counties", "industries", "industry",
+            "industry_classes", "classes_under", "chains", "load_chains", "county_stats", "lead_industries",
+            "mountain_sea_pairs", "geojson_path", "geojson", "licences_text", "tables"} <= set(reference.__all__)
+
+
+def test_layers_point_down():
+    """store never imports analysis/cli; analysis never imports cli/web/reports or duckdb."""
+    from pathlib import Path
+
+    root = Path(importlib.import_module("shanhai").__file__).parent
+    rules = {
+        "store": ("shanhai.analysis", "shanhai.cli", "shanhai.engine", "shanhai.synth"),
+        "analysis": ("shanhai.cli", "shanhai.web", "shanhai.reports", "import duckdb", "import pyspark"),
+        "synth": ("shanhai.analysis", "shanhai.cli"),
+        "reference": ("shanhai.store", "shanhai.analysis", "shanhai.cli"),
+        "engine": ("shanhai.analysis", "shanhai.cli"),
+    }
+    for package, forbidden in rules.items():
+        for file in (root / package).rglob("*.py"):
+            text = file.read_text("utf-8")
+            for name in forbidden:
+                assert name not in text, f"{file.relative_to(root)} must not use {name}"
