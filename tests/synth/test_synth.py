@@ -253,3 +253,8 @@ def test_full_scale_is_calibrated_and_deterministic(tmp_path):
     second = build(tmp_path / "b.duckdb", SynthConfig(scale=1.0, seed=7))
     with open_store(first.path, read_only=True) as a, open_store(second.path, read_only=True) as b:
         assert a.checksums(a.content_tables()) == b.checksums(b.content_tables())
+
+
+def test_unverified_category_is_marked_where_shown(small_build):
+    labels = [row.label for row in small_build.calibration if "mountain_tax_per_mu" in row.key]
+    assert len(labels) == 2 and all("待核实" in label for label in labels)

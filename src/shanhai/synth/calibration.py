@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from shanhai import reference
 from shanhai.synth.params import params
 
 TOLERANCE = 0.10
@@ -49,6 +50,11 @@ def _row(key, label, label_en, unit, target, actual, low=None, high=None) -> Cal
     high = target * (1 + TOLERANCE) if high is None else high
     return CalibrationRow(key, label, label_en, unit, float(target), float(low), float(high),
                           None if actual is None else float(actual))
+
+
+def category_label(category: str) -> str:
+    """跨越发展类 / 生态发展类, marked 待核实 while the reference split is unverified."""
+    return next(c.mountain_category_label for c in reference.mountain_counties() if c.mountain_category == category)
 
 
 def calibration_table(con, scale: float, base_year: int) -> list[CalibrationRow]:
@@ -96,9 +102,9 @@ def calibration_table(con, scale: float, base_year: int) -> list[CalibrationRow]
         _row("labour_productivity", "全员劳动生产率", "labour productivity", "万元/人", T["labour_productivity"], div(va, head)),
         _row("mountain_va_share", "山区26县增加值占比", "26 mountain counties' share of value added", "%",
              T["mountain_va_share"] * 100, None if not va else float(m_va) / float(va) * 100),
-        _row("mountain_tax_per_mu_leapfrog", "山区县亩均税收(跨越发展类)", "mountain tax per mu (leapfrog)", "万元/亩",
+        _row("mountain_tax_per_mu_leapfrog", f"山区县亩均税收({category_label('leapfrog')})", "mountain tax per mu (leapfrog)", "万元/亩",
              T["mountain_tax_per_mu"]["leapfrog"], by_category["leapfrog"][0]),
-        _row("mountain_tax_per_mu_ecological", "山区县亩均税收(生态发展类)", "mountain tax per mu (ecological)", "万元/亩",
+        _row("mountain_tax_per_mu_ecological", f"山区县亩均税收({category_label('ecological')})", "mountain tax per mu (ecological)", "万元/亩",
              T["mountain_tax_per_mu"]["ecological"], by_category["ecological"][0]),
         _row("mountain_va_per_mu", "山区县亩均增加值", "mountain value added per mu", "万元/亩",
              90, div(m_va, m_land), low=85 * (1 - TOLERANCE), high=95 * (1 + TOLERANCE)),
