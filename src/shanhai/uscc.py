@@ -27,6 +27,9 @@ def check_char(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters."""
     if len(first17) != 17:
         raise ValueError(f"expected 17 characters, got {len(first17)}")
+    bad = sorted({c for c in first17 if c not in _VALUE})
+    if bad:
+        raise ValueError(f"character(s) {''.join(bad)} are not in the USCC alphabet")
     total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
@@ -65,7 +68,11 @@ def generate(adcodes: np.ndarray, serials: np.ndarray) -> np.ndarray:
     ``serials`` (non-negative integers below 10**8) become the organisation code's eight-digit
     body, so distinct serials give distinct codes. Returns an object array of str.
     """
-    adcodes = np.asarray(adcodes).astype(str)
+    raw = [str(a) for a in np.asarray(adcodes).ravel()]
+    bad = [a for a in raw if len(a) != 6 or not a.isdigit()]
+    if bad:
+        raise ValueError(f"region codes must be six digits, got {bad[:3]}")
+    adcodes = np.array(raw, dtype="<U6")
     serials = np.asarray(serials, dtype=np.int64)
     if serials.min(initial=0) < 0 or serials.max(initial=0) >= 10**8:
         raise ValueError("serials must lie in [0, 10**8)")

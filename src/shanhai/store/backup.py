@@ -17,6 +17,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import duckdb
+
 from shanhai.errors import ShanhaiError
 from shanhai.store import audit
 from shanhai.store import migrator as _migrations
@@ -39,10 +41,12 @@ def backup(store: Store, dest: str | Path, *, username: str | None = None) -> di
     from shanhai import __version__
 
     dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise ShanhaiError(f"backup destination {dest} is a file: name a new folder")
     if dest.exists() and any(dest.iterdir()):
         raise ShanhaiError(f"backup folder {dest} already exists and is not empty: choose a new folder")
     dest.mkdir(parents=True, exist_ok=True)
-    if not store.read_only:
+    if not store.read_only and "audit_log" in store.tables():
         audit.append(store.con, "db_backup", username=username, target=str(dest))
     tables = {}
     for table in store.tables():
@@ -53,11 +57,18 @@ def backup(store: Store, dest: str | Path, *, username: str | None = None) -> di
         rows, checksum = store.checksum(table)
         tables[table] = {"rows": rows, "checksum": checksum, "file": file.name,
                          "sha256": _sha256(file)}
+    last = (store.con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+            if "audit_log" in store.tables() else None)
+    migrations = store.con.execute(
+        "SELECT version, checksum FROM schema_migrations ORDER BY version").fetchall()
     manifest = {
         "format": FORMAT,
         "shanhai_version": __version__,
         "schema_version": store.schema_version,
         "source": str(store.path),
+        "migrations": {str(v): c for v, c in migrations},
+        # the audit chain's head: a restore (or an auditor) can tell if newest entries vanished
+        "audit_head": None if last is None else {"seq": last[0], "hash": last[1]},
         "tables": tables,
     }
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
@@ -94,8 +105,17 @@ def restore(src: str | Path, db_path: str | Path) -> dict:
             f"backup {src} has schema version {version}, newer than this Shanhai "
             f"({_migrations.latest_version(known)}): upgrade Shanhai to restore it"
         )
+    shipped = {str(m.version): m.checksum for m in known if m.version <= version}
+    recorded = manifest.get("migrations")
+    if recorded is not None and recorded != shipped:
+        raise ShanhaiError(
+            f"backup {src} was taken with a different schema definition at version {version} "
+            "(migration checksums differ): restore it with the Shanhai version that wrote it"
+        )
     for table, entry in manifest["tables"].items():
         file = src / entry["file"]
+        if Path(entry["file"]).name != entry["file"] or not entry["file"].endswith(".parquet"):
+            raise ShanhaiError(f"backup {src} is damaged: table {table} points outside the backup folder")
         if not file.is_file():
             raise ShanhaiError(f"backup {src} is incomplete: {file.name} for table {table} is missing")
         if _sha256(file) != entry["sha256"]:
@@ -103,15 +123,21 @@ def restore(src: str | Path, db_path: str | Path) -> dict:
     store = open_store(db_path, migrate=False)
     try:
         _migrations.migrate(store.con, target=version, migrations=known)
+        missing = sorted(set(store.tables()) - set(manifest["tables"]) - {LEDGER})
+        if missing:
+            raise ShanhaiError(f"backup {src} is incomplete: no entry for table(s) {', '.join(missing)}")
         store.con.execute("BEGIN TRANSACTION")
         for table, entry in manifest["tables"].items():
             if table == LEDGER:
                 continue
             if table not in store.tables():
                 raise ShanhaiError(f"backup table {table} is not part of schema version {version}")
-            store.con.execute(
-                f"INSERT INTO \"{table}\" BY NAME SELECT * FROM read_parquet('{_sql_path(src / entry['file'])}')"
-            )
+            try:
+                store.con.execute(
+                    f"INSERT INTO \"{table}\" BY NAME SELECT * FROM read_parquet('{_sql_path(src / entry['file'])}')"
+                )
+            except duckdb.Error as exc:
+                raise ShanhaiError(f"backup {src}: {entry['file']} does not fit table {table}: {exc}") from exc
         store.con.execute("COMMIT")
         for table, entry in manifest["tables"].items():
             if table == LEDGER:

@@ -106,7 +106,7 @@ def open_store(
         con = duckdb.connect(str(db_path), read_only=read_only)
     except duckdb.IOException as exc:
         message = str(exc)
-        if "lock" in message.lower():
+        if "Could not set lock" in message or "Conflicting lock" in message:
             pid = _LOCK.search(message)
             holder = f" (process {pid.group(1)})" if pid else ""
             raise DatabaseLockedError(
@@ -122,11 +122,18 @@ def open_store(
         known = _migrations.discover()
         have = _migrations.current_version(con)
         latest = _migrations.latest_version(known)
+        if have == 0 and store.tables():
+            raise SchemaError(
+                f"{db_path} is a DuckDB database but not a Shanhai one (it has tables and no "
+                "schema_migrations ledger): Shanhai will not add its tables to another application's file"
+            )
         if have > latest:
             raise SchemaError(
                 f"database {db_path} is at schema version {have}, newer than this Shanhai "
                 f"(version {latest}): upgrade Shanhai"
             )
+        if have:
+            _migrations.check_applied(con, known)
         if have < latest and migrate:
             if read_only:
                 raise SchemaError(

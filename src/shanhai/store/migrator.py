@@ -39,6 +39,8 @@ def discover(directory: Path | None = None) -> tuple[Migration, ...]:
     found: list[Migration] = []
     for entry in root.iterdir():
         match = _NAME.match(entry.name)
+        if entry.name.endswith(".sql") and not match:
+            raise SchemaError(f"migration file {entry.name} is misnamed: expected NNNN_lower_snake.sql")
         if match:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
@@ -93,6 +95,8 @@ def migrate(
     migrations = discover() if migrations is None else migrations
     latest = latest_version(migrations)
     target = latest if target is None else target
+    if not 0 <= target <= latest:
+        raise SchemaError(f"no schema version {target}: this Shanhai knows versions 1 to {latest}")
     have = current_version(con)
     if have > latest:
         raise SchemaError(
@@ -100,7 +104,7 @@ def migrate(
             f"version {latest}: upgrade Shanhai before opening it"
         )
     if have:
-        _check_applied(con, migrations)
+        check_applied(con, migrations)
     con.execute(_LEDGER)
     applied = []
     for migration in migrations:
@@ -124,7 +128,7 @@ def migrate(
     return applied
 
 
-def _check_applied(con: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...]) -> None:
+def check_applied(con: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...]) -> None:
     shipped = {m.version: m for m in migrations}
     for version, name, checksum in con.execute(
         "SELECT version, name, checksum FROM schema_migrations ORDER BY version"
