@@ -7,9 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shanhai.analysis.overview import SIZE_CLASSES, SIZE_LABELS, Overview, overview
 from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
-from shanhai.engine import connect
 from shanhai.store import default_db_path, open_store
 from shanhai.synth import SynthConfig, build
 
@@ -17,7 +15,9 @@ DEMO_SCALE = 0.1
 DEMO_SEED = 7
 
 
-def overview_tables(o: Overview) -> list[Table]:
+def overview_tables(o) -> list[Table]:
+    from shanhai.analysis.overview import SIZE_CLASSES, SIZE_LABELS
+
     figures = Table(title=f"{o.year} 年规上工业 Above-scale industry, {o.year}", title_justify="left",
                     caption="增加值、税收 亿元 · 用地 亩 · 亩均 万元/亩 · 劳动生产率 万元/人 — value added, tax "
                             "(100 M yuan), land (mu), per mu (10 k yuan), value added per worker",
@@ -55,6 +55,10 @@ def demo(
                       f"(scale {DEMO_SCALE}, seed {DEMO_SEED}) …")
         with lazy_progress(err) as progress:
             build(path, SynthConfig(scale=DEMO_SCALE, seed=DEMO_SEED), progress=progress)
+    # ibis loads only here, so `shanhai --help` and the other commands start fast
+    from shanhai.analysis.overview import overview
+    from shanhai.engine import connect
+
     with open_store(path, read_only=True) as store:
         o = overview(connect(store), year)
     if json_output:

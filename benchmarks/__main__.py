@@ -1,0 +1,125 @@
+"""``python -m benchmarks``: run the suite, print Rich tables, write benchmarks/RESULTS.md.
+
+Exit code 0 when every workload ran (missed targets included: benchmarks report, they do not
+gate); 1 when a workload's child process failed; 2 for bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from benchmarks import QUICK_SCALES, SYNTH_SCALES
+from benchmarks.measure import CONTENTION_METHOD, RSS_METHOD, WALL_METHOD, use_private_pycache
+from benchmarks.report import (MAIN_COLUMNS, detail_columns, detail_row, failures, fit_text, growth_fit,
+                               bytecode_note, contention, machine, main_row, markdown, misses, phase_rows, rich_table)
+from benchmarks.workloads import Case, demo_cases, python_startup, synth_case, warm_up
+
+DEFAULT_OUT = Path(__file__).resolve().with_name("RESULTS.md")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Shanhai benchmarks: synth at several scales and `shanhai demo` cold/warm, each in a "
+                    "fresh subprocess. Writes a markdown report (default benchmarks/RESULTS.md).")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke test: synth at scales {', '.join(f'{s:g}' for s in QUICK_SCALES)} "
+                             "only, plus demo")
+    parser.add_argument("--only", choices=("synth", "demo"), help="run one workload only")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="runs per case; figures are medians (default 1)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="PATH",
+                        help="markdown report to (over)write (default benchmarks/RESULTS.md)")
+    parser.add_argument("--pycache", action="store_true",
+                        help="let children cache bytecode in a private temporary folder (PYTHONPYCACHEPREFIX), "
+                             "as on a normal installation, even if PYTHONDONTWRITEBYTECODE is set")
+    parser.add_argument("--timeout", type=float, default=900.0, metavar="S",
+                        help="kill a child that runs longer than this many seconds (default 900)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.pycache:
+        return run(args)
+    with tempfile.TemporaryDirectory(prefix="shanhai-bench-pycache-") as folder:
+        use_private_pycache(Path(folder))
+        try:
+            return run(args)
+        finally:
+            use_private_pycache(None)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    log = console.print
+    scales = QUICK_SCALES if args.quick else SYNTH_SCALES
+    mode = (("quick" if args.quick else "full") + (f", only {args.only}" if args.only else "")
+            + (", --pycache" if args.pycache else ""))
+    info = machine()
+    info["bytecode"] = bytecode_note(args.pycache)
+    console.print(f"[bold]Shanhai benchmarks[/bold] ({mode}, repeat {args.repeat}) — {info['date']}, "
+                  f"commit {info['commit']}, {info['cpus']}")
+    console.print(f"[dim]{WALL_METHOD}.\n{RSS_METHOD}.\n{CONTENTION_METHOD}.[/dim]")
+
+    if "PYTHONDONTWRITEBYTECODE" in info["bytecode"]:
+        console.print(f"[yellow]note:[/yellow] bytecode {info['bytecode']}")
+    problem = warm_up(args.timeout)
+    if problem:
+        console.print("[bold red]warning[/bold red]")
+        console.print(problem, markup=False, highlight=False)
+    startup = python_startup(args.repeat, args.timeout)
+    cases: list[Case] = []
+    if args.only in (None, "synth"):
+        for scale in scales:
+            cases.append(synth_case(scale, args.repeat, args.timeout, log))
+    if args.only in (None, "demo"):
+        cases += demo_cases(args.repeat, args.timeout, log)
+    fit = growth_fit(cases)
+    info["contention"] = contention(cases)
+
+    console.print()
+    for workload in ("synth", "demo"):
+        chosen = [c for c in cases if c.workload == workload]
+        if not chosen:
+            continue
+        console.print(rich_table(f"{workload} — median of {args.repeat}", MAIN_COLUMNS,
+                                 [main_row(c) for c in chosen]))
+        if workload == "synth":
+            console.print(fit_text(fit))
+        console.print(rich_table(f"{workload} details", detail_columns(workload),
+                                 [detail_row(c) for c in chosen]))
+        done = [c for c in chosen if c.ok and c.workload == "synth"]
+        if done:
+            largest = max(done, key=lambda c: c.scale)
+            console.print(rich_table(f"synth phases at {largest.size}",
+                                     ("phase", "s", "share of build", "peak RSS MB"), phase_rows(largest)))
+
+    for line in misses(cases):
+        console.print(f"[bold yellow]TARGET MISSED[/bold yellow] {line}")
+    failed = failures(cases)
+    for title, tail in failed:
+        console.print(f"[bold red]FAILED[/bold red] {title}")
+        if tail:
+            console.print(tail, markup=False, highlight=False)
+    if not failed and not misses(cases) and any(c.target_s for c in cases):
+        console.print("[green]all targets met[/green]")
+    console.print(f"contention: {info['contention']}")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(markdown(cases, info, fit, mode=mode, repeat=args.repeat, startup_s=startup),
+                        encoding="utf-8")
+    console.print(f"report written to {args.out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
