@@ -11,6 +11,7 @@ import typer
 from shanhai import __version__
 from shanhai.cli import db as _db
 from shanhai.cli import demo as _demo
+from shanhai.cli import ingest as _ingest
 from shanhai.cli import synth as _synth
 from shanhai.errors import ShanhaiError
 
@@ -41,6 +42,7 @@ def _root(
 
 app.command("demo")(_demo.demo)
 app.command("synth")(_synth.synth)
+app.command("import")(_ingest.import_)
 app.add_typer(_db.app, name="db")
 
 

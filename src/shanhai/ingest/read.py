@@ -1,0 +1,193 @@
+"""Read a workbook or CSV into a grid of text cells, whatever its encoding, keeping row numbers.
+
+Every cell is read as text (the cleaning step parses it), so nothing is lost to a reader's
+guess of a column's type. Rows keep the number a user sees: the sheet row in Excel, the line
+in a CSV file (1-based, the header included).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from shanhai.errors import ShanhaiError
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
+
+
+@dataclass
+class Grid:
+    """Text cells: ``table`` has columns c0..cn (strings) and ``_row`` (the user's row number)."""
+
+    path: Path
+    table: pa.Table
+    sheet: str | None = None
+    encoding: str | None = None
+
+    @property
+    def width(self) -> int:
+        return self.table.num_columns - 1
+
+    def head(self, n: int) -> list[list[str | None]]:
+        """The first ``n`` rows as lists of cells (for header detection)."""
+        part = self.table.slice(0, n)
+        columns = [part.column(f"c{i}").to_pylist() for i in range(self.width)]
+        return [list(cells) for cells in zip(*columns)] if columns else []
+
+
+def read(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> Grid:
+    path = Path(path)
+    if not path.exists():
+        raise ShanhaiError(f"file {path} does not exist")
+    if not path.is_file():
+        raise ShanhaiError(f"{path} is not a file")
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return _read_excel(path, sheet)
+    if suffix in CSV_SUFFIXES or suffix == "":
+        return _read_csv(path, encoding)
+    raise ShanhaiError(f"{path}: unsupported file type {suffix!r}: expected .xlsx, .xls or .csv")
+
+
+# --------------------------------------------------------------------------- Excel
+
+def _read_excel(path: Path, sheet: str | None) -> Grid:
+    import fastexcel
+
+    head = path.read_bytes()[:8]
+    looks_like = head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0")
+    if not looks_like:
+        raise ShanhaiError(f"{path} is not an Excel workbook (its content is not .xlsx or .xls): "
+                           "save it from Excel, or if it is text, rename it to .csv")
+    try:
+        reader = fastexcel.read_excel(str(path))
+        names = reader.sheet_names
+    except Exception as exc:  # fastexcel raises its own error types
+        raise ShanhaiError(f"{path} cannot be read as an Excel workbook ({_first_line(exc)}): "
+                           "is it truncated or damaged? Open and re-save it in Excel") from exc
+    if not names:
+        raise ShanhaiError(f"{path} has no sheets")
+    if sheet is None:
+        chosen = names[0]
+    elif sheet in names:
+        chosen = sheet
+    elif sheet.isdigit() and 0 < int(sheet) <= len(names):
+        chosen = names[int(sheet) - 1]
+    else:
+        raise ShanhaiError(f"{path} has no sheet {sheet!r}: its sheets are {', '.join(names)}")
+    try:
+        batch = reader.load_sheet(chosen, header_row=None, skip_rows=0, dtypes="string").to_arrow()
+    except Exception as exc:
+        raise ShanhaiError(f"{path}, sheet {chosen}: cannot read the cells ({_first_line(exc)})") from exc
+    columns = {f"c{i}": batch.column(i).cast(pa.string()) for i in range(batch.num_columns)}
+    columns["_row"] = pa.array(range(1, batch.num_rows + 1), pa.int32())
+    return Grid(path, pa.table(columns), sheet=chosen)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- CSV
+
+def detect_encoding(data: bytes) -> str:
+    """utf-8-sig with a BOM; utf-8 when the bytes decode as such; else gb18030 (a superset of
+    GBK, so GBK files read correctly too)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        try:
+            data.decode("gb18030")
+            return "gb18030"
+        except UnicodeDecodeError:
+            raise ShanhaiError(
+                f"the file is neither UTF-8 nor GBK/GB18030 text (byte {exc.start}): pass --encoding") from None
+
+
+def _read_csv(path: Path, encoding: str | None) -> Grid:
+    data = path.read_bytes()
+    if data[:4] == b"PK\x03\x04" or data[:4] == b"\xd0\xcf\x11\xe0":
+        raise ShanhaiError(f"{path} is an Excel workbook with a CSV name: rename it to .xlsx")
+    if b"\x00" in data[:4096]:
+        raise ShanhaiError(f"{path} is not a text file (it contains NUL bytes): expected CSV")
+    if encoding is None:
+        try:
+            encoding = detect_encoding(data)
+        except ShanhaiError as exc:
+            raise ShanhaiError(f"{path}: {exc}") from None
+    else:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ShanhaiError(f"unknown --encoding {encoding!r}: try utf-8, gbk or gb18030") from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ShanhaiError(f"{path} does not decode as {encoding} at byte {exc.start}: "
+                           "check --encoding (utf-8, gbk or gb18030)") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    delimiter = "\t" if path.suffix.lower() == ".tsv" or text[:65536].count("\t") > text[:65536].count(",") else ","
+    lines, width = _record_lines(text, delimiter)
+    if width == 0 or not lines:
+        raise ShanhaiError(f"{path} is empty")
+    names = [f"c{i}" for i in range(width)]
+    source = path
+    tmp = None
+    if encoding not in ("utf-8", "utf-8-sig"):
+        tmp = tempfile.NamedTemporaryFile(suffix=".csv", delete=False)
+        tmp.write(text.encode("utf-8"))
+        tmp.close()
+        source = Path(tmp.name)
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+    quoted = '"' in text
+    try:
+        con = duckdb.connect()
+        table = con.execute(
+            f"""SELECT * FROM read_csv(?, header = false, auto_detect = false, columns = {columns},
+                    delim = ?, quote = '"', escape = '"', null_padding = true, strict_mode = false,
+                    parallel = {str(not quoted).lower()}, nullstr = '')""",
+            [str(source), delimiter]).fetch_arrow_table()
+        con.close()
+    except duckdb.Error as exc:
+        raise ShanhaiError(f"{path} cannot be read as CSV: {_first_line(exc)}") from exc
+    finally:
+        if tmp is not None:
+            Path(tmp.name).unlink(missing_ok=True)
+    if table.num_rows != len(lines):
+        raise ShanhaiError(f"{path}: read {table.num_rows} records but counted {len(lines)} lines; "
+                           "the file's quoting is inconsistent (an unclosed quote?)")
+    table = table.append_column("_row", pa.array(lines, pa.int32()))
+    return Grid(path, table, encoding=encoding)
+
+
+def _record_lines(text: str, delimiter: str) -> tuple[list[int], int]:
+    """The line on which each non-blank record starts, and the widest record's field count."""
+    if '"' not in text:
+        lines, width = [], 0
+        for number, line in enumerate(text.split("\n"), start=1):
+            if line.strip("\r") != "":
+                lines.append(number)
+                width = max(width, line.count(delimiter) + 1)
+        return lines, width
+    lines, width = [], 0
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    for record in reader:
+        if record and any(field != "" for field in record) or len(record) > 1:
+            lines.append(start)
+            width = max(width, len(record))
+        start = reader.line_num + 1
+    return lines, width
