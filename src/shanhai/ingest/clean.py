@@ -26,11 +26,19 @@ def q(text: str) -> str:
 
 def macros() -> list[str]:
     blanks = ", ".join(q(b) for b in BLANKS)
+    # translate() with a long map is slow; most cells are ASCII (byte length = character length)
     return [
-        f"CREATE OR REPLACE TEMP MACRO sh_text(x) AS CASE WHEN lower(trim(translate(x, '\u3000\u00a0\t\r\n', '     '))) "
-        f"IN ({blanks}) THEN NULL ELSE trim(translate(x, '\u3000\u00a0\t\r\n', '     ')) END",
-        f"CREATE OR REPLACE TEMP MACRO sh_norm(x) AS CASE WHEN lower(trim(translate(x, {q(FULL)}, {q(HALF)}))) "
-        f"IN ({blanks}) THEN NULL ELSE trim(translate(x, {q(FULL)}, {q(HALF)})) END",
+        "CREATE OR REPLACE TEMP MACRO sh_ascii(x) AS strlen(x) = length(x)",
+        # translate only cells that hold a full-width character (Chinese text mostly has none)
+        "CREATE OR REPLACE TEMP MACRO sh_fw(x) AS NOT sh_ascii(x) AND regexp_matches(x, '[\uff01-\uff5e\u3000\u00a0。]')",
+        "CREATE OR REPLACE TEMP MACRO sh_space(x) AS trim(CASE WHEN regexp_matches(x, '[\\t\\r\\n\u3000\u00a0]') "
+        "THEN regexp_replace(x, '[\\t\\r\\n\u3000\u00a0]', ' ', 'g') ELSE x END)",
+        f"CREATE OR REPLACE TEMP MACRO sh_half(x) AS trim(CASE WHEN sh_fw(x) THEN translate(x, {q(FULL)}, {q(HALF)}) ELSE x END)",
+        # list_contains, not IN: DuckDB plans a long IN list as a join against a constant table
+        f"CREATE OR REPLACE TEMP MACRO sh_blank(y) AS CASE WHEN length(y) <= 4 AND list_contains([{blanks}], lower(y)) "
+        "THEN NULL ELSE y END",
+        "CREATE OR REPLACE TEMP MACRO sh_text(x) AS sh_blank(sh_space(x))",
+        "CREATE OR REPLACE TEMP MACRO sh_norm(x) AS sh_blank(sh_half(x))",
         "CREATE OR REPLACE TEMP MACRO sh_num(x) AS regexp_extract(replace(replace(x, ',', ''), ' ', ''), "
         "'^([+-]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(.*)$', ['num', 'unit'])",
         # dates: 2023-06-05, 2023/6/5, 2023.6.5, 2023年6月5日, 20230605, '2023-06-05 00:00:00', Excel serials
@@ -67,64 +75,98 @@ def _required(column: Column, x: str) -> str:
     return f"WHEN {x} IS NULL THEN NULL"
 
 
+def stages(column: Column, raw: str, factor: float | None) -> list[dict[str, str]]:
+    """Intermediate columns, in the order they are computed, each stage a SELECT over the last.
+
+    Naming the normalised text (``n_``), the number's parts (``p_``), the unit factor (``f_``) and
+    the parsed number (``x_``) once keeps the final expressions small: written inline, the
+    nested macros grow into an expression tree that takes DuckDB minutes to bind. Numbers take
+    a fast path: a cell that already parses as a plain number (``d_``, nearly all of them in a
+    system export) skips normalising, the regular expression and the unit lookup.
+    """
+    cid = column.id
+    n = f'"n_{cid}"'
+    if column.type in ("text", "region_or_name"):
+        return [{f"n_{cid}": f"sh_text({raw})"}]
+    if column.type not in ("decimal", "integer"):
+        return [{f"n_{cid}": f"sh_norm({raw})"}]
+    family = _units.FAMILIES.get(column.unit or "", {})
+    unit_case = " ".join(f"WHEN {q(u)} THEN {f!r}" for u, f in family.items())
+    unit_lower = " ".join(f"WHEN {q(u.lower())} THEN {f!r}" for u, f in family.items() if u.isascii())
+    header_factor = 1.0 if factor is None else factor
+    p, d = f'"p_{cid}"', f'"d_{cid}"'
+    lower_branch = f"CASE lower({p}.unit) {unit_lower} ELSE NULL END" if unit_lower else "NULL"
+    family_branch = f"CASE {p}.unit {unit_case} ELSE {lower_branch} END" if unit_case else "NULL"
+    percent = "0.01" if not column.unit else "NULL"
+    factor_sql = (f"CASE WHEN {d} IS NOT NULL THEN {header_factor!r} WHEN {p}.unit = '' THEN {header_factor!r} "
+                  f"WHEN {p}.unit IN ('%', '％') THEN {percent} ELSE {family_branch} END")
+    return [
+        {f"t_{cid}": f"TRY_CAST({raw} AS DOUBLE)"},
+        {f"d_{cid}": f'CASE WHEN isfinite("t_{cid}") THEN "t_{cid}" END'},
+        {f"n_{cid}": f"CASE WHEN {d} IS NULL THEN sh_norm({raw}) END"},
+        {f"p_{cid}": f"CASE WHEN {n} IS NOT NULL THEN sh_num({n}) END"},
+        {f"f_{cid}": factor_sql, f"x_{cid}": f"coalesce({d}, TRY_CAST({p}.num AS DOUBLE))"},
+    ]
+
+
 def column_sql(kind: Kind, column: Column, raw: str, factor: float | None, schema_type: str) -> tuple[str, str]:
-    """(value expression, error expression) for one column over the raw text ``raw``."""
+    """(value expression, error expression) for one column, over the columns of :func:`stages`."""
     t = column.type
     label = column.label
+    cid = column.id
+    x = f'"n_{cid}"'
     if t == "text" or t == "region_or_name":
-        x = f"sh_text({raw})"
         value = x
         if column.default is not None:
             value = f"coalesce({x}, {q(column.default)})"
         error = f"CASE {_required(column, x)} END" if column.required else "NULL"
         return value, error
-    x = f"sh_norm({raw})"
     if t == "uscc":
         u = f"upper(replace({x}, ' ', ''))"
         value = u
-        error = (f"CASE {_required(column, x)} "
-                 f"WHEN length({u}) <> 18 THEN '应为18位, 实为' || length({u}) || '位 a USCC has 18 characters, this has ' || length({u}) "
+        shape = (f"WHEN length({u}) <> 18 THEN '应为18位, 实为' || length({u}) || '位 a USCC has 18 characters, this has ' || length({u}) "
                  f"WHEN NOT regexp_matches({u}, '^[0-9A-HJ-NPQRTUW-Y]{{18}}$') THEN "
                  f"'含不允许的字符(I、O、Z、S、V 或其他) characters not allowed in a USCC' "
                  f"WHEN sh_uscc_check({u}) <> substr({u}, 18, 1) THEN '校验码应为' || sh_uscc_check({u}) || "
-                 f"', 实为' || substr({u}, 18, 1) || ' check character is ' || substr({u}, 18, 1) || ', expected ' || sh_uscc_check({u}) "
-                 "END")
+                 f"', 实为' || substr({u}, 18, 1) || ' check character is ' || substr({u}, 18, 1) || ', expected ' || sh_uscc_check({u}) ")
         if column.registered:
-            error = (f"coalesce({error}, CASE WHEN {u} IS NOT NULL AND {u} NOT IN (SELECT uscc FROM enterprises) "
-                     f"THEN '企业不在名录中, 请先导入企业名录 not in the enterprise register: import enterprises first' END)")
+            # a code in the register was checked when the register was imported
+            error = (f"CASE {_required(column, x)} WHEN EXISTS (SELECT 1 FROM enterprises e WHERE e.uscc = {u}) THEN NULL "
+                     f"{shape} ELSE '企业不在名录中, 请先导入企业名录 not in the enterprise register: import enterprises first' END")
+        else:
+            error = f"CASE {_required(column, x)} {shape} END"
         return value, error
     if t in ("decimal", "integer"):
-        parts = f"sh_num({x})"
-        unit_case = " ".join(f"WHEN {q(u)} THEN {f!r}" for u, f in _units.FAMILIES.get(column.unit or "", {}).items())
-        unit_lower = " ".join(f"WHEN {q(u.lower())} THEN {f!r}" for u, f in _units.FAMILIES.get(column.unit or "", {}).items() if u.isascii())
-        header_factor = 1.0 if factor is None else factor
-        f_expr = (f"CASE WHEN {parts}.unit = '' THEN {header_factor!r} "
-                  + (f"WHEN {parts}.unit IN ('%', '％') AND {q(column.unit or '')} = '' THEN 0.01 " )
-                  + (f"ELSE CASE {parts}.unit {unit_case} ELSE CASE lower({parts}.unit) {unit_lower} ELSE NULL END END END"
-                     if unit_case else "ELSE NULL END"))
-        number = f"TRY_CAST({parts}.num AS DOUBLE)"
+        p, f, number = f'"p_{cid}"', f'"f_{cid}"', f'"x_{cid}"'
+        scaled = f"({number} * {f})"
+        limit = LIMIT
         if t == "integer" or not schema_type.startswith("DECIMAL"):
-            value = f"({number} * {f_expr})"
+            value = scaled
             if t == "integer":
-                value = f"CAST(round({value}) AS BIGINT)"
+                value = f"CAST(round({scaled}) AS BIGINT)"
         else:
-            exact = f"coalesce(TRY_CAST({parts}.num AS DECIMAL(38, 10)), TRY_CAST({number} AS DECIMAL(38, 10)))"
-            value = f"CASE WHEN abs({number} * {f_expr}) < {LIMIT!r} THEN ({exact} * CAST({f_expr} AS DECIMAL(28, 10)))::DECIMAL(38, 10) END"
+            # the text parsed as DOUBLE (15.9 significant digits) and cast to the column's own
+            # DECIMAL rounds to exactly the typed value: exact to the yuan below 10^11 万元.
+            # 128-bit DECIMAL parsing would be as exact and ten times slower.
+            width, scale = (int(v) for v in schema_type[schema_type.index("(") + 1:-1].split(","))
+            limit = 10.0 ** (width - scale)
+            value = f"CASE WHEN abs({scaled}) < {limit!r} THEN CAST({scaled} AS {schema_type}) END"
+        d = f'"d_{cid}"'
+        blank = f"({d} IS NULL AND {x} IS NULL)"
         checks = [
-            _required(column, x),
-            f"WHEN {parts}.num = '' OR {number} IS NULL THEN '不是数字 not a number'",
-            f"WHEN ({f_expr}) IS NULL THEN '单位「' || {parts}.unit || '」不是{label}的单位 unknown unit ' || {parts}.unit",
-            f"WHEN abs({number} * {f_expr}) >= {LIMIT!r} THEN '数值过大 value too large'",
+            _required(column, blank).replace(f"{blank} IS NULL", blank),
+            f"WHEN {d} IS NULL AND ({p}.num = '' OR {number} IS NULL) THEN '不是数字 not a number'",
+            f"WHEN {f} IS NULL THEN '单位「' || {p}.unit || '」不是{label}的单位 unknown unit ' || {p}.unit",
+            f"WHEN abs({scaled}) >= {limit!r} THEN '数值过大 value too large'",
         ]
         if t == "integer":
-            checks.append(f"WHEN abs({number} * {f_expr} - round({number} * {f_expr})) > 1e-9 "
-                          "THEN '应为整数 expected a whole number'")
+            checks.append(f"WHEN abs({scaled} - round({scaled})) > 1e-9 THEN '应为整数 expected a whole number'")
         if column.min is not None:
             message = ("不能为负 must not be negative" if column.min == 0
                        else f"应不小于 {column.min} must be at least {column.min}")
-            checks.append(f"WHEN {number} * {f_expr} < {column.min!r} THEN {q(message)}")
+            checks.append(f"WHEN {scaled} < {column.min!r} THEN {q(message)}")
         if column.max is not None:
-            checks.append(f"WHEN {number} * {f_expr} > {column.max!r} THEN {q(f'应不大于 {column.max} must be at most {column.max}')}")
+            checks.append(f"WHEN {scaled} > {column.max!r} THEN {q(f'应不大于 {column.max} must be at most {column.max}')}")
         return value, "CASE " + " ".join(checks) + " END"
     if t == "date":
         value = f"sh_date({x})"
@@ -148,8 +190,8 @@ def column_sql(kind: Kind, column: Column, raw: str, factor: float | None, schem
         return value, error
     if t == "bool":
         low = f"lower({x})"
-        value = (f"CASE WHEN {low} IN ({', '.join(q(v) for v in TRUE)}) THEN true "
-                 f"WHEN {low} IN ({', '.join(q(v) for v in FALSE)}) THEN false END")
+        value = (f"CASE WHEN list_contains([{', '.join(q(v) for v in TRUE)}], {low}) THEN true "
+                 f"WHEN list_contains([{', '.join(q(v) for v in FALSE)}], {low}) THEN false END")
         if column.default is not None:
             value = f"coalesce({value}, CASE WHEN {x} IS NULL THEN {column.default} END)"
         error = (f"CASE {_required(column, x)} WHEN {value} IS NULL THEN '应为 是 或 否 expected 是/否 (yes/no)' END")

@@ -23,6 +23,8 @@ from shanhai.ingest import headers as _headers
 from shanhai.ingest.read import Grid, read
 from shanhai.ingest.spec import Kind, kind as _kind
 from shanhai.store import Store, audit, load_reference, reference_loaded
+from shanhai.store.sql import literal
+from shanhai.store.sql import values as sql_values
 
 TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "全部合计")
 Progress = Callable[[str, float], None]
@@ -110,10 +112,11 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
         con.execute(statement)
     con.execute(_clean.REGION_LABELS)
     schema = dict(con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [kind.table]).fetchall())
+        f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = {literal(kind.table)}").fetchall())
     mapped = hmap.by_id()
-    select = ["_row"]
-    errors = []
+    levels: list[dict[str, str]] = [{} for _ in range(6)]
+    values: list[str] = []
+    errors: list[str] = []
     present: list[str] = []
     for column in kind.columns:
         m = mapped.get(column.id)
@@ -121,26 +124,52 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
         if m is None:
             constant = _constant(kind, column.id, year)
             if constant is not None:
-                value, error = _clean.column_sql(kind, column, _clean.q(constant), 1.0, target_type)
+                source, factor = _clean.q(constant), 1.0
                 present.append(column.id)
             elif column.default is not None:
-                value = _default_sql(column)
-                error = "NULL"
+                values.append(f'{_default_sql(column)} AS "{column.id}"')
                 present.append(column.id)
+                continue
             else:
-                value, error = f"CAST(NULL AS {_sql_type(column, target_type)})", "NULL"
+                values.append(f'CAST(NULL AS {_sql_type(column, target_type)}) AS "{column.id}"')
+                continue
         else:
-            value, error = _clean.column_sql(kind, column, f'"{m.grid_column}"', m.factor, target_type)
+            source, factor = f'"{m.grid_column}"', m.factor
             present.append(column.id)
-        select.append(f'{value} AS "{column.id}"')
+        for level, stage in enumerate(_clean.stages(column, source, factor)):
+            levels[level].update(stage)
+        value, error = _clean.column_sql(kind, column, source, factor, target_type)
+        values.append(f'{value} AS "{column.id}"')
+        error = error.replace(value, f'"{column.id}"') if len(value) > 12 else error
         label = m.header if m else column.label
-        source = f'"{m.grid_column}"' if m else "NULL"
-        errors.append(f"{{'column': {_clean.q(label)}, 'value': {source}, 'message': {error}}}")
-        select.append(f'{source} AS "raw_{column.id}"')
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _import_clean AS
-                    SELECT {', '.join(select)},
-                           list_filter([{', '.join(errors)}], e -> e.message IS NOT NULL) AS _errors
-                    FROM _import_raw""")
+        if error != "NULL":
+            errors.append((f'e_{column.id}', error,
+                           f"{{'column': {_clean.q(label)}, 'value': CAST({source} AS VARCHAR), "
+                           f"'message': \"e_{column.id}\"}}"))
+    query = "SELECT * FROM _import_raw"
+    for stage in levels:
+        if stage:
+            named = ", ".join(f'{e} AS "{n}"' for n, e in stage.items())
+            query = f"SELECT *, {named} FROM ({query})"
+    query = f"SELECT *, {', '.join(values)} FROM ({query})"
+    for i, check in enumerate(kind.checks):
+        if check.level == "error":
+            label = mapped[check.column].header if check.column in mapped else kind.column(check.column).label
+            errors.append((f"k_{i}", f"CASE WHEN coalesce(({check.when}), false) THEN {_clean.q(check.message)} END",
+                           f"{{'column': {_clean.q(label)}, 'value': CAST(\"{check.column}\" AS VARCHAR), "
+                           f"'message': \"k_{i}\"}}"))
+    if errors:
+        named = ", ".join(f'{e} AS "{n}"' for n, e, _ in errors)
+        query = f"SELECT *, {named} FROM ({query})"
+        any_error = " OR ".join(f'"{n}" IS NOT NULL' for n, _, _ in errors)
+        error_list = (f"CASE WHEN {any_error} THEN list_filter([{', '.join(s for _, _, s in errors)}], "
+                      "e -> e.message IS NOT NULL) ELSE [] END")
+    else:
+        error_list = EMPTY_PROBLEMS
+    ids = ", ".join(f'"{c.id}"' for c in kind.columns)
+    warning_list = _check_sql(kind, mapped, errors)
+    query = f"SELECT _row, {ids}, {error_list} AS _errors, {warning_list} AS _warnings FROM ({query})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _import_clean AS {query}")
     con.unregister("_import_raw")
     _kind_rules(con, kind, present, result)
     _checks(con, kind, mapped)
@@ -157,12 +186,10 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
         try:
             _merge(con, kind, stored, dataset_id, username, result)
             _store_reports(con, kind, dataset_id, result)
-            con.execute(
-                "INSERT OR IGNORE INTO datasets VALUES (?, 'import', ?, ?, ?, ?)",
-                [dataset_id, f"导入 {kind.label} {path.name}",
-                 json.dumps({"kind": kind.kind, "file": path.name, "sheet": grid.sheet, "encoding": grid.encoding,
-                             "year": year, "rows": result.rows_in}, ensure_ascii=False),
-                 fingerprint, _code_version()])
+            params = json.dumps({"kind": kind.kind, "file": path.name, "sheet": grid.sheet, "encoding": grid.encoding,
+                                 "year": year, "rows": result.rows_in}, ensure_ascii=False)
+            con.execute(f"INSERT OR IGNORE INTO datasets VALUES ({literal(dataset_id)}, 'import', "
+                        f"{sql_values(f'导入 {kind.label} {path.name}', params, fingerprint, _code_version())})")
             audit.append(con, "import", username=username, target=str(path),
                          detail={"kind": kind.kind, "dataset_id": dataset_id, "inserted": result.inserted,
                                  "updated": result.updated, "unchanged": result.unchanged,
@@ -197,7 +224,7 @@ def _default_sql(column) -> str:
 
 def _sql_type(column, target_type: str) -> str:
     return {"bool": "BOOLEAN", "date": "DATE", "month": "DATE", "year": "INTEGER", "integer": "BIGINT",
-            "decimal": "DECIMAL(38, 10)" if target_type.startswith("DECIMAL") else "DOUBLE"}.get(column.type, "VARCHAR")
+            "decimal": target_type if target_type.startswith("DECIMAL") else "DOUBLE"}.get(column.type, "VARCHAR")
 
 
 def _check_columns(kind: Kind, hmap, grid: Grid, year: int | None, result: ImportResult) -> None:
@@ -319,18 +346,28 @@ def _derived(kind: Kind) -> list[str]:
     return {"enterprise-years": ["above_scale"], "pairings": ["developed_adcode"]}.get(kind.kind, [])
 
 
-def _checks(con, kind: Kind, mapped) -> None:
+EMPTY_PROBLEMS = '[]::STRUCT("column" VARCHAR, "value" VARCHAR, message VARCHAR)[]'
+
+
+def _check_sql(kind: Kind, mapped, errors) -> str:
+    """The warnings list of a row: the kind's warning-level checks, built only where one fires."""
+    parts, conditions = [], []
     for check in kind.checks:
+        if check.level != "warning":
+            continue
         label = mapped[check.column].header if check.column in mapped else kind.column(check.column).label
-        target = "_errors" if check.level == "error" else "_warnings"
-        if target == "_warnings":
-            _ensure_warnings(con)
-        con.execute(f"""UPDATE _import_clean SET {target} = list_append({target},
-                        {{'column': {_clean.q(label)}, 'value': CAST("{check.column}" AS VARCHAR),
-                          'message': {_clean.q(check.message)}}})
-                        WHERE coalesce(({check.when}), false)""")
+        condition = f"coalesce(({check.when}), false)"
+        conditions.append(condition)
+        parts.append(f"CASE WHEN {condition} THEN {{'column': {_clean.q(label)}, "
+                     f"'value': CAST(\"{check.column}\" AS VARCHAR), 'message': {_clean.q(check.message)}}} END")
+    if not parts:
+        return EMPTY_PROBLEMS
+    return (f"CASE WHEN {' OR '.join(conditions)} THEN list_filter([{', '.join(parts)}], w -> w IS NOT NULL) "
+            f"ELSE {EMPTY_PROBLEMS} END")
+
+
+def _checks(con, kind: Kind, mapped) -> None:
     if kind.kind == "enterprise-years" and "land_own_mu" in mapped:
-        _ensure_warnings(con)
         con.execute("""UPDATE _import_clean SET _warnings = list_append(_warnings,
                          {'column': '自有用地', 'value': CAST(land_own_mu AS VARCHAR),
                           'message': '申报用地与土地登记相差超过10% (登记 ' || round(reg.area, 2) || ' 亩) '
@@ -339,15 +376,6 @@ def _checks(con, kind: Kind, mapped) -> None:
                              WHERE holder_uscc IS NOT NULL GROUP BY holder_uscc) reg
                        WHERE reg.holder_uscc = _import_clean.uscc AND land_own_mu IS NOT NULL AND reg.area > 0
                          AND abs(land_own_mu - reg.area) > 0.1 * reg.area""")
-
-
-def _ensure_warnings(con) -> None:
-    has = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = '_import_clean' "
-                      "AND column_name = '_warnings'").fetchone()[0]
-    if not has:
-        con.execute("ALTER TABLE _import_clean ADD COLUMN _warnings STRUCT(\"column\" VARCHAR, \"value\" VARCHAR, "
-                    "message VARCHAR)[] DEFAULT []")
-        con.execute("UPDATE _import_clean SET _warnings = []")
 
 
 def _key_text(kind: Kind, alias: str = "") -> str:
@@ -368,7 +396,6 @@ def _duplicates(con, kind: Kind) -> None:
 
 
 def _collect_problems(con, kind: Kind, result: ImportResult) -> None:
-    _ensure_warnings(con)
     rows = con.execute("""SELECT _row, e."column", e."value", e.message
                           FROM (SELECT _row, unnest(_errors) AS e FROM _import_clean) ORDER BY _row""").fetchall()
     result.rejects = [Problem(r, c, v, m) for r, c, v, m in rows]
@@ -426,15 +453,16 @@ def _merge(con, kind: Kind, stored: list[str], dataset_id: str, username: str | 
             for c in values)
         con.execute(f"""INSERT INTO change_history
                         SELECT {start} + row_number() OVER (ORDER BY row_key, column_name), {_clean.q(table)},
-                               row_key, column_name, old_value, new_value, ?, ?, ?
-                        FROM ({union})""", [dataset_id, username or audit.cli_user(), now])
+                               row_key, column_name, old_value, new_value,
+                               {sql_values(dataset_id, username or audit.cli_user(), now)}
+                        FROM ({union})""")
     changed_keys = con.execute(f"""SELECT count(DISTINCT row_key) FROM change_history
                                    WHERE change_id > {start}""").fetchone()[0]
     exists = f"EXISTS (SELECT 1 FROM {table} t WHERE {on})"
     total = con.execute("SELECT count(*) FROM _import_ok").fetchone()[0]
     new_rows = con.execute(f"SELECT count(*) FROM _import_ok s WHERE NOT {exists}").fetchone()[0]
-    has_dataset = bool(con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? "
-                                   "AND column_name = 'dataset_id'", [table]).fetchone()[0])
+    has_dataset = bool(con.execute(f"SELECT count(*) FROM information_schema.columns WHERE table_name = {literal(table)} "
+                                   "AND column_name = 'dataset_id'").fetchone()[0])
     if values and changed_keys:
         assignments = ", ".join(f'"{c}" = s."{c}"' for c in values) + (", dataset_id = s.dataset_id" if has_dataset else "")
         differs = " OR ".join(f't."{c}" IS DISTINCT FROM s."{c}"' for c in values)
@@ -464,16 +492,16 @@ def _indicator_extras(con, dataset_id: str) -> None:
                    SELECT indicator_id, coalesce(min(indicator_name), indicator_id), min(unit_text), 'imported'
                    FROM _import_clean WHERE len(_errors) = 0 GROUP BY indicator_id""")
     con.execute("""INSERT OR REPLACE INTO targets (indicator_id, adcode, year, kind, value, source)
-                   SELECT indicator_id, adcode, CAST(substr(period, 1, 4) AS INTEGER), 'level', CAST(target AS DOUBLE), ?
-                   FROM _import_clean WHERE len(_errors) = 0 AND target IS NOT NULL""", [dataset_id])
+                   SELECT indicator_id, adcode, CAST(substr(period, 1, 4) AS INTEGER), 'level', CAST(target AS DOUBLE), {literal(dataset_id)}
+                   FROM _import_clean WHERE len(_errors) = 0 AND target IS NOT NULL""")
 
 
 def _store_reports(con, kind: Kind, dataset_id: str, result: ImportResult) -> None:
-    con.execute("DELETE FROM import_rejects WHERE dataset_id = ?", [dataset_id])
-    con.execute("DELETE FROM import_warnings WHERE dataset_id = ?", [dataset_id])
-    if result.rejects:
-        con.executemany("INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)",
-                        [[dataset_id, p.row, p.column, p.value, p.message] for p in result.rejects])
+    con.execute(f"DELETE FROM import_rejects WHERE dataset_id = {literal(dataset_id)}")
+    con.execute(f"DELETE FROM import_warnings WHERE dataset_id = {literal(dataset_id)}")
+    con.execute(f"""INSERT INTO import_rejects
+                    SELECT {literal(dataset_id)}, _row, e."column", e."value", e.message
+                    FROM (SELECT _row, unnest(_errors) AS e FROM _import_clean)""")
     con.execute(f"""INSERT INTO import_warnings
                     SELECT {_clean.q(dataset_id)}, {_clean.q(kind.table)}, {_key_text(kind)}, _row,
                            w."column", w."value", w.message

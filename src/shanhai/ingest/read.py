@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from shanhai.errors import ShanhaiError
+from shanhai.store.sql import literal
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -122,6 +124,7 @@ def _read_csv(path: Path, encoding: str | None) -> Grid:
         raise ShanhaiError(f"{path} is an Excel workbook with a CSV name: rename it to .xlsx")
     if b"\x00" in data[:4096]:
         raise ShanhaiError(f"{path} is not a text file (it contains NUL bytes): expected CSV")
+    detected = encoding is None
     if encoding is None:
         try:
             encoding = detect_encoding(data)
@@ -132,34 +135,40 @@ def _read_csv(path: Path, encoding: str | None) -> Grid:
             codecs.lookup(encoding)
         except LookupError:
             raise ShanhaiError(f"unknown --encoding {encoding!r}: try utf-8, gbk or gb18030") from None
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise ShanhaiError(f"{path} does not decode as {encoding} at byte {exc.start}: "
-                           "check --encoding (utf-8, gbk or gb18030)") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    delimiter = "\t" if path.suffix.lower() == ".tsv" or text[:65536].count("\t") > text[:65536].count(",") else ","
-    lines, width = _record_lines(text, delimiter)
+    had_bom = data.startswith(codecs.BOM_UTF8)
+    if had_bom:
+        data = data[len(codecs.BOM_UTF8):]
+    if encoding in ("utf-8", "utf-8-sig") and detected:
+        utf8 = data                      # detect_encoding has decoded it once already
+    else:
+        try:
+            utf8 = data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ShanhaiError(f"{path} does not decode as {encoding} at byte {exc.start}: "
+                               "check --encoding (utf-8, gbk or gb18030)") from None
+    sample = utf8[:65536]
+    delimiter = "\t" if path.suffix.lower() == ".tsv" or sample.count(b"\t") > sample.count(b",") else ","
+    quoted = b'"' in utf8
+    lines, width = _record_lines(utf8, delimiter, quoted)
     if width == 0 or not lines:
         raise ShanhaiError(f"{path} is empty")
     names = [f"c{i}" for i in range(width)]
     source = path
     tmp = None
-    if encoding not in ("utf-8", "utf-8-sig"):
+    if utf8 is not data or had_bom:
         tmp = tempfile.NamedTemporaryFile(suffix=".csv", delete=False)
-        tmp.write(text.encode("utf-8"))
+        tmp.write(utf8)
         tmp.close()
         source = Path(tmp.name)
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
-    quoted = '"' in text
+    delim = literal(delimiter)
     try:
         con = duckdb.connect()
         table = con.execute(
-            f"""SELECT * FROM read_csv(?, header = false, auto_detect = false, columns = {columns},
-                    delim = ?, quote = '"', escape = '"', null_padding = true, strict_mode = false,
+            f"""SELECT * FROM read_csv({literal(str(source))}, header = false, auto_detect = false, columns = {columns},
+                    delim = {delim}, quote = '"', escape = '"', null_padding = true, strict_mode = false,
                     parallel = {str(not quoted).lower()}, nullstr = '')""",
-            [str(source), delimiter]).fetch_arrow_table()
+            ).fetch_arrow_table()
         con.close()
     except duckdb.Error as exc:
         raise ShanhaiError(f"{path} cannot be read as CSV: {_first_line(exc)}") from exc
@@ -173,15 +182,28 @@ def _read_csv(path: Path, encoding: str | None) -> Grid:
     return Grid(path, table, encoding=encoding)
 
 
-def _record_lines(text: str, delimiter: str) -> tuple[list[int], int]:
-    """The line on which each non-blank record starts, and the widest record's field count."""
-    if '"' not in text:
-        lines, width = [], 0
-        for number, line in enumerate(text.split("\n"), start=1):
-            if line.strip("\r") != "":
-                lines.append(number)
-                width = max(width, line.count(delimiter) + 1)
-        return lines, width
+def _record_lines(data: bytes, delimiter: str, quoted: bool) -> tuple[list[int], int]:
+    """The line on which each non-blank record starts, and the widest record's field count.
+
+    Without quotes a record is a line, and numpy finds the lines and counts the delimiters in
+    the bytes directly (UTF-8 never puts a newline or comma inside a multi-byte character).
+    """
+    if not quoted:
+        arr = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(arr == 10)
+        starts = np.r_[0, ends + 1]
+        ends = np.r_[ends, arr.size]
+        length = ends - starts
+        has_cr = np.zeros(length.size, bool)
+        nonempty = length > 0
+        has_cr[nonempty] = arr[np.minimum(ends[nonempty] - 1, arr.size - 1)] == 13
+        blank = (length == 0) | ((length == 1) & has_cr)
+        marks = np.flatnonzero(arr == ord(delimiter))
+        fields = np.searchsorted(marks, ends) - np.searchsorted(marks, starts) + 1
+        keep = ~blank
+        width = int(fields[keep].max()) if keep.any() else 0
+        return (np.flatnonzero(keep) + 1).tolist(), width
+    text = data.decode("utf-8")
     lines, width = [], 0
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1

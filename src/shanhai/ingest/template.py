@@ -16,7 +16,7 @@ The header text is never decorated (no ``*``): the importer matches it literally
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -207,8 +207,8 @@ def write_template(kind: Kind, path: str | Path) -> Path:
     interrupted run leaves no half-written template.
     """
     path = Path(path)
-    handle, tmp_name = tempfile.mkstemp(suffix=".xlsx", prefix=f".{path.stem}-", dir=path.parent or None)
-    os.close(handle)
+    # a hidden name beside the target, created by xlsxwriter (so with the usual permissions)
+    tmp_name = path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.xlsx")
     try:
         _write(kind, Path(tmp_name))
         os.replace(tmp_name, path)

@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from shanhai.store.sql import values
+
 GENESIS = "0" * 64
 
 
@@ -40,10 +42,7 @@ def append(con: duckdb.DuckDBPyConnection, action: str, *, username: str | None 
     detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail is not None else None
     username = username or cli_user()
     digest = _digest(prev, seq, at_text, username, action, target, detail_text)
-    con.execute(
-        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [seq, at, username, action, target, detail_text, prev, digest],
-    )
+    con.execute(f"INSERT INTO audit_log VALUES ({values(seq, at, username, action, target, detail_text, prev, digest)})")
     return seq
 
 
