@@ -13,6 +13,7 @@ from shanhai.cli import db as _db
 from shanhai.cli import demo as _demo
 from shanhai.cli import ingest as _ingest
 from shanhai.cli import synth as _synth
+from shanhai.cli import template as _template
 from shanhai.errors import ShanhaiError
 
 HELP = """山海 Shanhai — 产业大脑: 亩均评价、产业链、山海协作、监测预警。
@@ -43,6 +44,7 @@ def _root(
 app.command("demo")(_demo.demo)
 app.command("synth")(_synth.synth)
 app.command("import")(_ingest.import_)
+app.command("template")(_template.template)
 app.add_typer(_db.app, name="db")
 
 

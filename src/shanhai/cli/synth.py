@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -51,6 +52,8 @@ def synth(
     years: Annotated[str, typer.Option(help="年份 Years, a range within 2020-2025.")] = "2021-2024",
     db: DbOption = None,
     replace: Annotated[bool, typer.Option("--replace", help="先删除已有的合成数据 Delete earlier synthetic rows first (imported rows are kept).")] = False,
+    as_files: Annotated[Path | None, typer.Option("--as-files", show_default=False,
+        help="另写出导入文件 Also write the province as the files a county hands over (one per import kind, with README.txt) into this folder.")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """生成合成浙江省 Build the synthetic province, calibrated to public statistics.
@@ -62,12 +65,22 @@ def synth(
     path = db or default_db_path()
     config = SynthConfig(scale=scale, seed=seed, years=parse_years(years))
     console = err if json_output else out
+    if as_files is not None and as_files.exists() and not as_files.is_dir():
+        raise ShanhaiError(f"--as-files {as_files} exists and is not a folder")
     started = time.perf_counter()
     with lazy_progress(err) as progress:
         result = build(path, config, replace=replace, progress=progress)
+    files = {}
+    if as_files is not None:
+        from shanhai.store import open_store
+        from shanhai.synth.files import write_files
+
+        with open_store(path, read_only=True) as store, lazy_progress(err) as progress:
+            files = write_files(store, as_files, progress=progress)
     elapsed = time.perf_counter() - started
     if json_output:
         emit_json({"db": str(path), "dataset_id": config.dataset_id, **config.as_dict(),
+                   "files": {kind: str(file) for kind, file in files.items()},
                    "base_year": config.base_year, "seconds": round(elapsed, 2), "rows": result.rows,
                    "calibration": [row.as_dict() for row in result.calibration]})
         return
@@ -76,6 +89,8 @@ def synth(
                   f"{fmt(result.rows['enterprise_years'])} 企业年 firm-years, "
                   f"{fmt(result.rows['electricity_monthly'])} 月度用电 monthly readings.")
     console.print(calibration_table(result))
+    if files:
+        console.print(f"已写出导入文件 Wrote {len(files)} import files to {as_files} (see README.txt)")
     failed = [row.key for row in result.calibration if not row.ok]
     if failed:
         console.print(f"[yellow]注意 note:[/yellow] outside ±10 % of the target: {', '.join(failed)} "

@@ -480,6 +480,15 @@ def _merge(con, kind: Kind, stored: list[str], dataset_id: str, username: str | 
                     SELECT {', '.join(f's."{c}"' for c in insert_columns)} FROM _import_ok s WHERE NOT {exists}""")
     if kind.kind == "zones":
         con.execute("INSERT OR IGNORE INTO zone_counties SELECT zone_id, county_adcode FROM _import_ok")
+    if kind.kind == "enterprises" and "town_adcode" in stored and "town_name" in stored:
+        # towns come with the register: a town code and name the regions table lacks is added
+        con.execute(f"""INSERT OR IGNORE INTO regions (adcode, name, level, parent_adcode, city_adcode, dataset_id)
+                        SELECT s.town_adcode, min(s.town_name), 'town', min(s.county_adcode), min(c.city_adcode),
+                               {literal(dataset_id)}
+                        FROM _import_ok s JOIN regions c ON c.adcode = s.county_adcode
+                        WHERE s.town_adcode IS NOT NULL AND s.town_name IS NOT NULL
+                          AND s.town_adcode LIKE s.county_adcode || '%'
+                        GROUP BY s.town_adcode""")
     if kind.kind == "indicators":
         _indicator_extras(con, dataset_id)
     result.inserted = new_rows
