@@ -17,6 +17,9 @@ from benchmarks import QUICK_SCALES, SYNTH_SCALES
 from benchmarks.measure import CONTENTION_METHOD, RSS_METHOD, WALL_METHOD, use_private_pycache
 from benchmarks.report import (MAIN_COLUMNS, detail_columns, detail_row, failures, fit_text, growth_fit,
                                bytecode_note, contention, machine, main_row, markdown, misses, phase_rows, rich_table)
+from benchmarks.ingest import IMPORT_COLUMNS, PHASE_COLUMNS, import_cases, import_rows, markdown_section
+from benchmarks.ingest import phase_rows as import_phase_rows
+from benchmarks.report import md_table
 from benchmarks.workloads import Case, demo_cases, python_startup, synth_case, warm_up
 
 DEFAULT_OUT = Path(__file__).resolve().with_name("RESULTS.md")
@@ -25,12 +28,13 @@ DEFAULT_OUT = Path(__file__).resolve().with_name("RESULTS.md")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Shanhai benchmarks: synth at several scales and `shanhai demo` cold/warm, each in a "
-                    "fresh subprocess. Writes a markdown report (default benchmarks/RESULTS.md).")
+        description="Shanhai benchmarks: synth at several scales, `shanhai demo` cold/warm and the import "
+                    "of large enterprise-years files (beside pandas), each in a fresh subprocess. Writes a "
+                    "markdown report (default benchmarks/RESULTS.md).")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: synth at scales {', '.join(f'{s:g}' for s in QUICK_SCALES)} "
-                             "only, plus demo")
-    parser.add_argument("--only", choices=("synth", "demo"), help="run one workload only")
+                             "only, plus demo, plus import of smaller files (no target)")
+    parser.add_argument("--only", choices=("synth", "demo", "import"), help="run one workload only")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="runs per case; figures are medians (default 1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="PATH",
@@ -83,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
             cases.append(synth_case(scale, args.repeat, args.timeout, log))
     if args.only in (None, "demo"):
         cases += demo_cases(args.repeat, args.timeout, log)
+    if args.only in (None, "import"):
+        cases += import_cases(args.repeat, args.timeout, log, quick=args.quick)
     fit = growth_fit(cases)
     info["contention"] = contention(cases)
 
@@ -103,6 +109,11 @@ def run(args: argparse.Namespace) -> int:
             console.print(rich_table(f"synth phases at {largest.size}",
                                      ("phase", "s", "share of build", "peak RSS MB"), phase_rows(largest)))
 
+    imports = [c for c in cases if c.workload == "import"]
+    if imports:
+        console.print(rich_table(f"import — median of {args.repeat}", IMPORT_COLUMNS, import_rows(imports)))
+        console.print(rich_table("import phases", PHASE_COLUMNS, import_phase_rows(imports)))
+
     for line in misses(cases):
         console.print(f"[bold yellow]TARGET MISSED[/bold yellow] {line}")
     failed = failures(cases)
@@ -115,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"contention: {info['contention']}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(markdown(cases, info, fit, mode=mode, repeat=args.repeat, startup_s=startup),
-                        encoding="utf-8")
+    sections = markdown_section(imports, md_table) if imports else None
+    args.out.write_text(markdown(cases, info, fit, mode=mode, repeat=args.repeat, startup_s=startup,
+                                 sections=sections), encoding="utf-8")
     console.print(f"report written to {args.out}")
     return 1 if failed else 0
 

@@ -93,12 +93,13 @@ def stages(column: Column, raw: str, factor: float | None) -> list[dict[str, str
     family = _units.FAMILIES.get(column.unit or "", {})
     unit_case = " ".join(f"WHEN {q(u)} THEN {f!r}" for u, f in family.items())
     unit_lower = " ".join(f"WHEN {q(u.lower())} THEN {f!r}" for u, f in family.items() if u.isascii())
-    header_factor = 1.0 if factor is None else factor
+    # a factor is a number, or the name of a column holding one per row (wide tables)
+    header_factor = "1.0" if factor is None else (f'"{factor}"' if isinstance(factor, str) else repr(factor))
     p, d = f'"p_{cid}"', f'"d_{cid}"'
     lower_branch = f"CASE lower({p}.unit) {unit_lower} ELSE NULL END" if unit_lower else "NULL"
     family_branch = f"CASE {p}.unit {unit_case} ELSE {lower_branch} END" if unit_case else "NULL"
     percent = "0.01" if not column.unit else "NULL"
-    factor_sql = (f"CASE WHEN {d} IS NOT NULL THEN {header_factor!r} WHEN {p}.unit = '' THEN {header_factor!r} "
+    factor_sql = (f"CASE WHEN {d} IS NOT NULL THEN {header_factor} WHEN {p}.unit = '' THEN {header_factor} "
                   f"WHEN {p}.unit IN ('%', '％') THEN {percent} ELSE {family_branch} END")
     return [
         {f"t_{cid}": f"TRY_CAST({raw} AS DOUBLE)"},

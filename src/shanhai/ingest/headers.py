@@ -30,6 +30,7 @@ class Mapped:
     unit: str | None          # unit named in the header, if any
     factor: float | None      # to the schema unit; None where the header names no unit
     month: int | None = None  # wide electricity tables: 1..12
+    year: int | None = None   # ... and the year when the header names it (2023年1月)
 
 
 @dataclass
@@ -75,7 +76,7 @@ def _lookup(kind: Kind) -> dict[str, Column]:
 
 
 def match(kind: Kind, text: str | None, lookup: dict[str, Column] | None = None):
-    """(column, unit, month) for a header text, or None."""
+    """(column, unit, month, year) for a header text, or None."""
     if text is None or str(text).strip() == "":
         return None
     lookup = lookup or _lookup(kind)
@@ -84,16 +85,16 @@ def match(kind: Kind, text: str | None, lookup: dict[str, Column] | None = None)
     if kind.wide_months:
         m = _MONTH.match(base)
         if m and 1 <= int(m.group(2)) <= 12:
-            return kind.column("kwh"), unit, int(m.group(2))
+            return kind.column("kwh"), unit, int(m.group(2)), int(m.group(1)) if m.group(1) else None
     if base in lookup:
-        return lookup[base], unit, None
+        return lookup[base], unit, None, None
     # a unit written without brackets: 实缴税金万元, 用地面积亩
     for column in kind.columns:
         if column.unit:
             for candidate in sorted(_units.units_of(column.unit), key=len, reverse=True):
                 if base.endswith(candidate.lower()) and base[: -len(candidate)] in lookup \
                         and lookup[base[: -len(candidate)]] is column:
-                    return column, candidate, None
+                    return column, candidate, None, None
     return None
 
 
@@ -145,12 +146,12 @@ def detect(kind: Kind, grid: Grid) -> HeaderMap:
         if not found:
             unknown.append((letter(index), header))
             continue
-        column, unit, month = found
-        if (column.id, month) in seen:
+        column, unit, month, year = found
+        if (column.id, month, year) in seen:
             duplicates.append((letter(index), header, column.id))
             continue
-        seen.add((column.id, month))
-        mapped.append(Mapped(f"c{index}", letter(index), header, column, unit, None, month))
+        seen.add((column.id, month, year))
+        mapped.append(Mapped(f"c{index}", letter(index), header, column, unit, None, month, year))
     result = HeaderMap(header_rows=rows[best: best + 1 + two_rows], data_from=best + 1 + two_rows,
                        mapped=[], unknown=unknown, duplicates=duplicates)
     for m in mapped:
@@ -177,11 +178,11 @@ def _with_factor(m: Mapped, result: HeaderMap) -> Mapped:
         return m
     if m.unit is None:
         result.assumed_units.append(f"{m.letter} {m.header}: {column.default_unit}")
-        return Mapped(m.grid_column, m.letter, m.header, column, None, 1.0, m.month)
+        return Mapped(m.grid_column, m.letter, m.header, column, None, 1.0, m.month, m.year)
     f = _units.factor(column.unit, m.unit)
     if f is None:
         result.unit_problems.append(
             f"column {m.letter} {m.header}: unit {m.unit!r} is not a unit of {column.label} "
             f"(expected one of {'、'.join(_units.units_of(column.unit))})")
         return m
-    return Mapped(m.grid_column, m.letter, m.header, column, m.unit, f, m.month)
+    return Mapped(m.grid_column, m.letter, m.header, column, m.unit, f, m.month, m.year)

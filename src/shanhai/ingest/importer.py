@@ -92,9 +92,9 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
     path = Path(path)
     if year is not None and not 1949 <= year <= 2100:
         raise ShanhaiError(f"--year {year} is out of range (1949-2100)")
-    progress("读取 reading", 0.05)
     grid = read(path, sheet=sheet, encoding=encoding)
     hmap = _headers.detect(kind, grid)
+    progress("读取 read", 0.1)   # the bar appears only once the file is known to be readable
     fingerprint = _fingerprint(path, kind, grid.sheet, year)
     dataset_id = f"import-{kind.kind}-{fingerprint[:16]}"
     result = ImportResult(kind=kind.kind, file=str(path), dataset_id=dataset_id, sheet=grid.sheet,
@@ -118,6 +118,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
     values: list[str] = []
     errors: list[str] = []
     present: list[str] = []
+    defaulted: list[str] = []
     for column in kind.columns:
         m = mapped.get(column.id)
         target_type = schema.get(column.id, "VARCHAR")
@@ -128,7 +129,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
                 present.append(column.id)
             elif column.default is not None:
                 values.append(f'{_default_sql(column)} AS "{column.id}"')
-                present.append(column.id)
+                defaulted.append(column.id)     # a new row gets the default; a stored row keeps its value
                 continue
             else:
                 values.append(f'CAST(NULL AS {_sql_type(column, target_type)}) AS "{column.id}"')
@@ -140,11 +141,16 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
             levels[level].update(stage)
         value, error = _clean.column_sql(kind, column, source, factor, target_type)
         values.append(f'{value} AS "{column.id}"')
-        error = error.replace(value, f'"{column.id}"') if len(value) > 12 else error
-        label = m.header if m else column.label
+        # refer to the computed value by name, except for a USCC: inside its EXISTS over the
+        # register, a bare "uscc" would bind to the register's own column
+        if column.type != "uscc" and len(value) > 12:
+            error = error.replace(value, f'"{column.id}"')
+        label = _clean.q(m.header if m else column.label)
+        if m is not None and m.header == "_kcol":
+            label = '"_kcol"'             # wide tables: the month column the cell came from
         if error != "NULL":
             errors.append((f'e_{column.id}', error,
-                           f"{{'column': {_clean.q(label)}, 'value': CAST({source} AS VARCHAR), "
+                           f"{{'column': {label}, 'value': CAST({source} AS VARCHAR), "
                            f"'message': \"e_{column.id}\"}}"))
     query = "SELECT * FROM _import_raw"
     for stage in levels:
@@ -179,12 +185,13 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
     result.rows_in = con.execute("SELECT count(*) FROM _import_clean").fetchone()[0]
     stored = [c.id for c in kind.columns if c.store and c.id in present]
     stored += [extra for extra in _derived(kind) if extra not in stored]
+    insert_only = [c.id for c in kind.columns if c.store and c.id in defaulted]
     if dry_run:
         _count_changes(con, kind, stored, result)
     else:
         con.execute("BEGIN TRANSACTION")
         try:
-            _merge(con, kind, stored, dataset_id, username, result)
+            _merge(con, kind, stored, insert_only, dataset_id, username, result)
             _store_reports(con, kind, dataset_id, result)
             params = json.dumps({"kind": kind.kind, "file": path.name, "sheet": grid.sheet, "encoding": grid.encoding,
                                  "year": year, "rows": result.rows_in}, ensure_ascii=False)
@@ -284,34 +291,42 @@ def _data_rows(grid: Grid, hmap, result: ImportResult) -> pa.Table:
 
 
 def _melt_months(raw: pa.Table, hmap, year: int | None, result: ImportResult):
-    """A wide electricity table (one column per month) becomes one row per firm and month."""
+    """A wide electricity table (one column per month) becomes one row per firm and month.
+
+    Each month column keeps its own unit and its own header (so a rejected cell is reported
+    under the column the user sees); the year comes from the header (2023年1月) or ``--year``;
+    empty cells and blank markers (—, -, 无) give no row.
+    """
     import pyarrow.compute as pc
 
-    by_id = hmap.by_id()
-    year_col = by_id.get("year")  # not a column of the electricity kind; --year is required
-    if year is None:
-        raise ShanhaiError(f"{hmap.months[0].header}: month columns need the year: pass --year")
-    parts = []
-    for m in hmap.months:
-        columns = {name: raw.column(name) for name in raw.column_names if not name.startswith("c")}
-        for other in by_id.values():
-            columns[other.grid_column] = raw.column(other.grid_column)
-        columns["_month"] = pa.array([f"{year}-{m.month:02d}"] * raw.num_rows, pa.string())
-        columns["_kwh"] = raw.column(m.grid_column)
-        parts.append(pa.table(columns))
-    melted = pa.concat_tables(parts)
-    keep = pc.invert(pc.equal(pc.utf8_trim_whitespace(melted.column("_kwh").fill_null("")), ""))
-    melted = melted.filter(keep)
-    factor = hmap.months[0].factor
-    mapped = [m for m in hmap.mapped if m.month is None and m.column.id not in ("month", "kwh")]
-    kwh_column = hmap.months[0].column
     from shanhai.ingest.spec import kinds
 
-    month_column = kinds()["electricity"].column("month")
-    mapped.append(_headers.Mapped("_month", "—", "月份 (列名)", month_column, None, None))
-    mapped.append(_headers.Mapped("_kwh", "—", "用电量 (1月…12月)", kwh_column, hmap.months[0].unit, factor))
-    result.notes.append(f"宽表 wide table: {len(hmap.months)} month columns of {year} read as rows")
-    del year_col
+    undated = [m for m in hmap.months if m.year is None]
+    if undated and year is None:
+        raise ShanhaiError(f"{result.file}: month columns such as {undated[0].header} do not name the year: "
+                           "pass --year")
+    others = [m for m in hmap.mapped if m.month is None and m.column.id not in ("month", "kwh")]
+    parts = []
+    for m in hmap.months:
+        columns = {"_row": raw.column("_row")}
+        for other in others:
+            columns[other.grid_column] = raw.column(other.grid_column)
+        n = raw.num_rows
+        columns["_month"] = pa.array([f"{m.year or year}-{m.month:02d}"] * n, pa.string())
+        columns["_kwh"] = raw.column(m.grid_column)
+        columns["_kfactor"] = pa.array([1.0 if m.factor is None else m.factor] * n, pa.float64())
+        columns["_kcol"] = pa.array([m.header] * n, pa.string())
+        parts.append(pa.table(columns))
+    melted = pa.concat_tables(parts)
+    from shanhai.ingest.clean import BLANKS
+
+    cell = pc.utf8_lower(pc.utf8_trim_whitespace(melted.column("_kwh").fill_null("")))
+    melted = melted.filter(pc.invert(pc.is_in(cell, pa.array(list(BLANKS)))))
+    spec = kinds()["electricity"]
+    mapped = list(others)
+    mapped.append(_headers.Mapped("_month", "—", "月份 (列名)", spec.column("month"), None, None))
+    mapped.append(_headers.Mapped("_kwh", "—", "_kcol", spec.column("kwh"), None, "_kfactor"))
+    result.notes.append(f"宽表 wide table: {len(hmap.months)} month columns read as rows")
     return melted, _headers.HeaderMap(hmap.header_rows, hmap.data_from, mapped, hmap.unknown, hmap.duplicates)
 
 
@@ -326,7 +341,8 @@ def _append_error(con, condition: str, column: str, message: str, value: str = "
 def _kind_rules(con, kind: Kind, present: list[str], result: ImportResult) -> None:
     if kind.kind == "enterprise-years":
         if "above_scale" not in present and "main_revenue" not in present:
-            raise ShanhaiError("an enterprise-years file needs 是否规上 or 主营业务收入 to tell above-scale firms")
+            raise ShanhaiError(f"{result.file}: an enterprise-years file needs a column 是否规上 or 主营业务收入 "
+                               "to tell above-scale firms")
         con.execute("ALTER TABLE _import_clean ADD COLUMN above_scale_final BOOLEAN")
         con.execute("UPDATE _import_clean SET above_scale_final = coalesce(above_scale, main_revenue >= 2000)")
         _append_error(con, "above_scale_final IS NULL AND len(_errors) = 0", "是否规上",
@@ -438,8 +454,9 @@ def _count_changes(con, kind: Kind, stored: list[str], result: ImportResult) -> 
     result.inserted, result.updated, result.unchanged = inserted, updated, unchanged
 
 
-def _merge(con, kind: Kind, stored: list[str], dataset_id: str, username: str | None, result: ImportResult) -> None:
-    _stage(con, kind, stored, dataset_id)
+def _merge(con, kind: Kind, stored: list[str], insert_only: list[str], dataset_id: str, username: str | None,
+           result: ImportResult) -> None:
+    _stage(con, kind, stored + insert_only, dataset_id)
     table = kind.table
     values = [c for c in stored if c not in kind.key]
     on = _join_on(kind, "t", "s")
@@ -472,7 +489,7 @@ def _merge(con, kind: Kind, stored: list[str], dataset_id: str, username: str | 
         con.execute(f"""UPDATE _import_ok SET pairing_id = (SELECT coalesce(max(pairing_id), 0) FROM pairings)
                         + n FROM (SELECT _row AS r, row_number() OVER (ORDER BY _row) AS n FROM _import_ok s
                                   WHERE NOT {exists}) x WHERE x.r = _import_ok._row""")
-    insert_columns = stored + ["dataset_id"] + (["pairing_id"] if kind.kind == "pairings" else [])
+    insert_columns = stored + insert_only + ["dataset_id"] + (["pairing_id"] if kind.kind == "pairings" else [])
     if not has_dataset:
         insert_columns.remove("dataset_id")
     column_list = ", ".join(f'"{c}"' for c in insert_columns)
@@ -500,7 +517,7 @@ def _indicator_extras(con, dataset_id: str) -> None:
     con.execute("""INSERT OR IGNORE INTO indicators (indicator_id, name, unit, source)
                    SELECT indicator_id, coalesce(min(indicator_name), indicator_id), min(unit_text), 'imported'
                    FROM _import_clean WHERE len(_errors) = 0 GROUP BY indicator_id""")
-    con.execute("""INSERT OR REPLACE INTO targets (indicator_id, adcode, year, kind, value, source)
+    con.execute(f"""INSERT OR REPLACE INTO targets (indicator_id, adcode, year, kind, value, source)
                    SELECT indicator_id, adcode, CAST(substr(period, 1, 4) AS INTEGER), 'level', CAST(target AS DOUBLE), {literal(dataset_id)}
                    FROM _import_clean WHERE len(_errors) = 0 AND target IS NOT NULL""")
 

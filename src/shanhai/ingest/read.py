@@ -91,7 +91,7 @@ def _read_excel(path: Path, sheet: str | None) -> Grid:
     except Exception as exc:
         raise ShanhaiError(f"{path}, sheet {chosen}: cannot read the cells ({_first_line(exc)})") from exc
     columns = {f"c{i}": batch.column(i).cast(pa.string()) for i in range(batch.num_columns)}
-    columns["_row"] = pa.array(range(1, batch.num_rows + 1), pa.int32())
+    columns["_row"] = pa.array(np.arange(1, batch.num_rows + 1, dtype=np.int32))  # numpy: pyarrow imports pandas for lists
     return Grid(path, pa.table(columns), sheet=chosen)
 
 
@@ -150,7 +150,7 @@ def _read_csv(path: Path, encoding: str | None) -> Grid:
     delimiter = "\t" if path.suffix.lower() == ".tsv" or sample.count(b"\t") > sample.count(b",") else ","
     quoted = b'"' in utf8
     lines, width = _record_lines(utf8, delimiter, quoted)
-    if width == 0 or not lines:
+    if width == 0 or len(lines) == 0:
         raise ShanhaiError(f"{path} is empty")
     names = [f"c{i}" for i in range(width)]
     source = path
@@ -178,11 +178,11 @@ def _read_csv(path: Path, encoding: str | None) -> Grid:
     if table.num_rows != len(lines):
         raise ShanhaiError(f"{path}: read {table.num_rows} records but counted {len(lines)} lines; "
                            "the file's quoting is inconsistent (an unclosed quote?)")
-    table = table.append_column("_row", pa.array(lines, pa.int32()))
+    table = table.append_column("_row", pa.array(np.asarray(lines, dtype=np.int32)))
     return Grid(path, table, encoding=encoding)
 
 
-def _record_lines(data: bytes, delimiter: str, quoted: bool) -> tuple[list[int], int]:
+def _record_lines(data: bytes, delimiter: str, quoted: bool) -> tuple[np.ndarray | list[int], int]:
     """The line on which each non-blank record starts, and the widest record's field count.
 
     Without quotes a record is a line, and numpy finds the lines and counts the delimiters in
@@ -202,7 +202,7 @@ def _record_lines(data: bytes, delimiter: str, quoted: bool) -> tuple[list[int],
         fields = np.searchsorted(marks, ends) - np.searchsorted(marks, starts) + 1
         keep = ~blank
         width = int(fields[keep].max()) if keep.any() else 0
-        return (np.flatnonzero(keep) + 1).tolist(), width
+        return np.flatnonzero(keep) + 1, width
     text = data.decode("utf-8")
     lines, width = [], 0
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
