@@ -75,6 +75,12 @@ def _required(column: Column, x: str) -> str:
     return f"WHEN {x} IS NULL THEN NULL"
 
 
+def _parsed(column: Column, x: str, value: str, message: str, extra: str = "") -> tuple[str, str]:
+    """(value, error) for a type parsed from text: missing if required, ``message`` (SQL) when
+    the text does not parse, then any ``extra`` WHEN branches."""
+    return value, f"CASE {_required(column, x)} WHEN {value} IS NULL THEN {message} {extra}END"
+
+
 def stages(column: Column, raw: str, factor: float | None) -> list[dict[str, str]]:
     """Intermediate columns, in the order they are computed, each stage a SELECT over the last.
 
@@ -171,24 +177,18 @@ def column_sql(kind: Kind, column: Column, raw: str, factor: float | None, schem
         return value, "CASE " + " ".join(checks) + " END"
     if t == "date":
         value = f"sh_date({x})"
-        error = (f"CASE {_required(column, x)} WHEN {value} IS NULL THEN '不是有效日期 not a date (expected 2023-06-30)' "
-                 f"WHEN year({value}) NOT BETWEEN 1900 AND 2100 THEN '日期超出范围 date out of range' END")
-        return value, error
+        return _parsed(column, x, value, q("不是有效日期 not a date (expected 2023-06-30)"),
+                       f"WHEN year({value}) NOT BETWEEN 1900 AND 2100 THEN '日期超出范围 date out of range' ")
     if t == "month":
         value = f"sh_month({x})"
-        error = (f"CASE {_required(column, x)} WHEN {value} IS NULL THEN '不是有效月份 not a month (expected 2023-06)' "
-                 f"WHEN year({value}) NOT BETWEEN 1990 AND 2100 THEN '月份超出范围 month out of range' END")
-        return value, error
+        return _parsed(column, x, value, q("不是有效月份 not a month (expected 2023-06)"),
+                       f"WHEN year({value}) NOT BETWEEN 1990 AND 2100 THEN '月份超出范围 month out of range' ")
     if t == "year":
         value = f"sh_year({x})"
-        error = (f"CASE {_required(column, x)} WHEN {value} IS NULL THEN '不是有效年份 not a year (expected 2023)' "
-                 f"WHEN {value} NOT BETWEEN 1949 AND 2100 THEN '年份超出范围 year out of range (1949-2100)' END")
-        return value, error
+        return _parsed(column, x, value, q("不是有效年份 not a year (expected 2023)"),
+                       f"WHEN {value} NOT BETWEEN 1949 AND 2100 THEN '年份超出范围 year out of range (1949-2100)' ")
     if t == "period":
-        value = f"sh_period({x})"
-        error = (f"CASE {_required(column, x)} WHEN {value} IS NULL THEN "
-                 "'不是有效期间 not a period (expected 2023, 2023-06 or 2023Q2)' END")
-        return value, error
+        return _parsed(column, x, f"sh_period({x})", q("不是有效期间 not a period (expected 2023, 2023-06 or 2023Q2)"))
     if t == "bool":
         low = f"lower({x})"
         value = (f"CASE WHEN list_contains([{', '.join(q(v) for v in TRUE)}], {low}) THEN true "
@@ -216,26 +216,21 @@ def column_sql(kind: Kind, column: Column, raw: str, factor: float | None, schem
         value = f"(SELECT min(r.adcode) FROM _region_labels r WHERE r.label = {x} AND {' AND '.join(conditions)})"
         level_name = {"county": "县(市、区)", "city": "设区市"}.get(column.level or "", "地区")
         mountain_note = ", 须为山区26县 must be one of the 26 mountain counties" if column.mountain else ""
-        error = (f"CASE {_required(column, x)} WHEN {value} IS NULL THEN "
-                 f"'未知的{level_name}「' || {x} || '」 unknown {column.level or 'region'}: expected a Zhejiang "
-                 f"{column.level or 'region'} name or 6-digit code{mountain_note}' END")
-        return value, error
+        return _parsed(column, x, value,
+                       f"'未知的{level_name}「' || {x} || '」 unknown {column.level or 'region'}: expected a Zhejiang "
+                       f"{column.level or 'region'} name or 6-digit code{mountain_note}'")
     if t == "industry":
         code = f"regexp_extract({x}, '^[Cc]?([0-9]{{2,4}})(?:\\.0+)?', 1)"
         level = f" AND level = {q(column.level)}" if column.level else ""
-        value = f"(SELECT min(code) FROM industries WHERE code = {code}{level})"
-        error = (f"CASE {_required(column, x)} WHEN {value} IS NULL THEN '未知的行业代码 unknown industry code: "
-                 f"expected a GB/T 4754-2017 {'4-digit class' if column.level == 'class' else 'code'}' END")
-        return value, error
+        expected = "4-digit class" if column.level == "class" else "code"
+        return _parsed(column, x, f"(SELECT min(code) FROM industries WHERE code = {code}{level})",
+                       q(f"未知的行业代码 unknown industry code: expected a GB/T 4754-2017 {expected}"))
     if t == "zone":
-        value = f"(SELECT min(zone_id) FROM zones z WHERE z.zone_id = {x} OR z.name = {x})"
-        error = (f"CASE {_required(column, x)} WHEN {value} IS NULL THEN "
-                 "'未知的开发区, 请先导入开发区 unknown zone: import zones first' END")
-        return value, error
+        return _parsed(column, x, f"(SELECT min(zone_id) FROM zones z WHERE z.zone_id = {x} OR z.name = {x})",
+                       q("未知的开发区, 请先导入开发区 unknown zone: import zones first"))
     if t == "chain":
-        value = f"(SELECT min(chain_id) FROM chains c WHERE c.chain_id = {x} OR c.name = {x})"
-        error = f"CASE {_required(column, x)} WHEN {value} IS NULL THEN '未知的产业链 unknown chain' END"
-        return value, error
+        return _parsed(column, x, f"(SELECT min(chain_id) FROM chains c WHERE c.chain_id = {x} OR c.name = {x})",
+                       q("未知的产业链 unknown chain"))
     raise ValueError(f"no cleaning rule for type {t}")
 
 
