@@ -292,3 +292,13 @@ def test_dry_run_counts_what_the_import_does_and_writes_nothing(store, tmp_path)
     assert counts(real) == counts(dry)
     assert [(p.row, p.column, p.value, p.message) for p in real.rejects] == \
         [(p.row, p.column, p.value, p.message) for p in dry.rejects]
+
+
+def test_a_lone_data_row_is_not_taken_for_a_second_header_row(store, tmp_path):
+    """Found by hypothesis: a full-width USCC and a whitespace-only cell under 行业代码 made the
+    only data row look like a sub-header (' ' + 行业代码 normalised to 行业代码)."""
+    path = tmp_path / "one.csv"
+    path.write_text("统一社会信用代码,企业名称,县(市、区),行业代码\n９１３３０６０３００００４０００Ｘ７,,, \n", "utf-8")
+    result = import_file(store, "enterprises", path)
+    assert result.header_rows == [1] and result.rows_in == 1 and result.rejected == 1
+    assert {p.column for p in result.rejects} == {"企业名称", "县(市、区)", "行业代码"}

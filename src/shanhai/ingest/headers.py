@@ -9,6 +9,7 @@ its cells name columns alone or together with the merged cell above.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from shanhai.errors import ShanhaiError
@@ -111,6 +112,7 @@ def detect(kind: Kind, grid: Grid) -> HeaderMap:
         raise ShanhaiError(
             f"{grid.path}: no header row found in the first {SCAN_ROWS} rows: expected headers such as "
             f"{expected} for a {kind.kind} file ({kind.label})")
+    head = [[_cell(c) for c in row] for row in head]   # whitespace-only cells are empty
     parent = head[best]
     two_rows = False
     if best + 1 < len(head):
@@ -118,7 +120,7 @@ def detect(kind: Kind, grid: Grid) -> HeaderMap:
         filled = _forward_fill(parent, child)
         hits = sum(1 for c, p in zip(child, filled)
                    if c and (match(kind, c, lookup) or match(kind, f"{p or ''}{c}", lookup)))
-        key_like = any(c and re.fullmatch(r"[0-9A-Za-z]{15,20}", str(c).strip()) for c in child)
+        key_like = any(c and re.fullmatch(r"[0-9A-Za-z]{15,20}", unicodedata.normalize("NFKC", c)) for c in child)
         two_rows = hits >= 1 and not key_like and hits >= sum(1 for c in child if c) / 2
     mapped: list[Mapped] = []
     unknown: list[tuple[str, str]] = []
@@ -157,6 +159,11 @@ def detect(kind: Kind, grid: Grid) -> HeaderMap:
     for m in mapped:
         result.mapped.append(_with_factor(m, result))
     return result
+
+
+def _cell(value) -> str | None:
+    text = None if value is None else str(value).strip().strip("\u3000")
+    return text or None
 
 
 def _forward_fill(parent: list, child: list) -> list:
