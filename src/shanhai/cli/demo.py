@@ -9,7 +9,6 @@ from rich.table import Table
 
 from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
 from shanhai.store import default_db_path, open_store
-from shanhai.synth import SynthConfig, build
 
 DEMO_SCALE = 0.1
 DEMO_SEED = 7
@@ -51,6 +50,8 @@ def demo(
     path = db or default_db_path()
     console = err if json_output else out
     if not path.exists():
+        from shanhai.synth import SynthConfig, build  # numpy and the generator load only when building
+
         console.print(f"未找到数据库 No database at {path}: building a demo province "
                       f"(scale {DEMO_SCALE}, seed {DEMO_SEED}) …")
         with lazy_progress(err) as progress:

@@ -10,7 +10,6 @@ from rich.table import Table
 
 from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
 from shanhai.ingest import import_file, kinds
-from shanhai.ingest.rejects import write_rejects
 from shanhai.store import default_db_path, open_store
 
 KIND_HELP = "数据类型 Kind of file: " + ", ".join(kinds())
@@ -37,6 +36,8 @@ def import_(
     with open_store(path) as store, lazy_progress(err) as progress:
         result = import_file(store, kind, file, year=year, sheet=sheet, encoding=encoding, dry_run=dry_run,
                              progress=progress)
+    from shanhai.ingest.rejects import write_rejects  # xlsxwriter loads only when a workbook is written
+
     if result.rejects and not dry_run:
         target = rejects or file.with_name(file.name + ".rejects.xlsx")
         result.rejects_file = str(write_rejects(result, target))

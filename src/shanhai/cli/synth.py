@@ -13,7 +13,6 @@ from rich.table import Table
 from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
 from shanhai.errors import ShanhaiError
 from shanhai.store import default_db_path
-from shanhai.synth import BuildResult, SynthConfig, build
 
 
 def parse_years(text: str) -> tuple[int, ...]:
@@ -27,7 +26,8 @@ def parse_years(text: str) -> tuple[int, ...]:
     return tuple(range(first, last + 1))
 
 
-def calibration_table(result: BuildResult) -> Table:
+def calibration_table(result) -> Table:
+    """The calibration rows of a ``shanhai.synth.BuildResult`` as a Rich table."""
     table = Table(title=f"校准 Calibration — {result.config.base_year} 年, scale {result.config.scale:g}",
                   title_justify="left")
     for column, justify in (("指标 Quantity", "left"), ("单位 Unit", "left"), ("目标 Target", "right"),
@@ -62,6 +62,8 @@ def synth(
     indicators, monthly electricity with injected anomalies (ground truth kept), zones, land
     parcels, investment projects and chain membership. Prints the calibration table.
     """
+    from shanhai.synth import SynthConfig, build  # numpy and the generator load only for this command
+
     path = db or default_db_path()
     config = SynthConfig(scale=scale, seed=seed, years=parse_years(years))
     console = err if json_output else out

@@ -11,7 +11,6 @@ from rich.markup import escape
 from shanhai.cli._common import out as console
 from shanhai.errors import ShanhaiError
 from shanhai.ingest import spec
-from shanhai.ingest.template import write_template
 
 KIND_HELP = ("导入类型 Import kind: " + ", ".join(f"{name} ({k.label})" for name, k in spec.kinds().items()) + ".")
 
@@ -29,6 +28,8 @@ def template(
     checks for the cells; sheet 说明 explains every column: units, accepted headers, choices,
     examples.
     """
+    from shanhai.ingest.template import write_template  # xlsxwriter loads only for this command
+
     chosen = spec.kind(kind)
     path = out if out is not None else Path(f"{chosen.kind}-template.xlsx")
     if path.is_dir():
