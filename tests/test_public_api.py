@@ -11,9 +11,11 @@ PUBLIC = {
     "shanhai.store": {"Store", "backup", "current_version", "default_db_path", "latest_version",
                       "load_reference", "migrate", "open_store", "read_manifest", "reference_loaded", "restore"},
     "shanhai.synth": {"BuildResult", "CalibrationRow", "SynthConfig", "build", "calibration_table", "generate"},
-    "shanhai.engine": {"ENGINES", "connect"},
+    "shanhai.engine": {"ENGINES", "connect", "insert", "materialize", "release"},
     "shanhai.cli": {"app", "main"},
     "shanhai.ingest": {"ImportResult", "Kind", "Problem", "import_file", "kind", "kinds"},
+    "shanhai.policy": {"ENV_POLICY_DIR", "FLAGS", "FLAG_LABELS", "INDICATORS", "IndicatorDef", "PolicyError", "Preset",
+                       "diff", "fingerprint", "get", "load_file", "parse", "presets", "Target", "targets"},
 }
 
 
@@ -43,6 +45,9 @@ def test_layers_point_down():
         "synth": ("shanhai.analysis", "shanhai.cli"),
         "reference": ("shanhai.store", "shanhai.analysis", "shanhai.cli"),
         "engine": ("shanhai.analysis", "shanhai.cli"),
+        "policy": ("shanhai.store", "shanhai.analysis", "shanhai.cli", "shanhai.engine", "shanhai.jobs"),
+        "jobs": ("shanhai.cli", "shanhai.web"),
+        "reports": ("shanhai.cli", "shanhai.web"),
         "ingest": ("shanhai.analysis", "shanhai.cli", "shanhai.engine"),
     }
     for package, forbidden in rules.items():

@@ -11,7 +11,10 @@ import typer
 from shanhai import __version__
 from shanhai.cli import db as _db
 from shanhai.cli import demo as _demo
+from shanhai.cli import evaluate as _evaluate
 from shanhai.cli import ingest as _ingest
+from shanhai.cli import mujun as _mujun
+from shanhai.cli import policy as _policy
 from shanhai.cli import synth as _synth
 from shanhai.cli import template as _template
 from shanhai.errors import ShanhaiError
@@ -45,6 +48,10 @@ app.command("demo")(_demo.demo)
 app.command("synth")(_synth.synth)
 app.command("import")(_ingest.import_)
 app.command("template")(_template.template)
+app.add_typer(_evaluate.app, name="evaluate")
+app.command("explain")(_evaluate.explain)
+app.add_typer(_mujun.app, name="mujun")
+app.add_typer(_policy.app, name="policy")
 app.add_typer(_db.app, name="db")
 
 

@@ -12,6 +12,7 @@ from shanhai.store import default_db_path, open_store
 
 DEMO_SCALE = 0.1
 DEMO_SEED = 7
+DEMO_POLICY = "zhejiang-2018"
 
 
 def overview_tables(o) -> list[Table]:
@@ -45,7 +46,9 @@ def demo(
     """演示 Build a small synthetic province if the database is absent, then print an overview.
 
     The overview: counties, enterprises by size class, totals and per-mu figures for the
-    province, the 26 mountain counties and the rest.
+    province, the 26 mountain counties and the rest; then the per-mu evaluation of the year
+    with the provincial preset (stored as a run, reused on the next call): class counts and
+    the county table.
     """
     path = db or default_db_path()
     console = err if json_output else out
@@ -60,15 +63,37 @@ def demo(
     from shanhai.analysis.overview import overview
     from shanhai.engine import connect
 
-    with open_store(path, read_only=True) as store:
+    from shanhai import policy
+    from shanhai.cli.evaluate import class_table, county_table
+    from shanhai.jobs import mujun as job
+
+    preset = policy.get(DEMO_POLICY)
+    with open_store(path) as store:  # writable: an older file is upgraded, the evaluation is stored
         o = overview(connect(store), year)
-    if json_output:
-        emit_json({"db": str(path), **o.as_dict()})
-        return
+        # the per-mu evaluation of the shown year with the provincial preset: reused when stored
+        run_id = job.latest_run(store, preset.name, o.year, "330000", policy.fingerprint(preset))
+        if run_id is None:
+            console.print(f"亩均评价 Evaluating {o.year} with {preset.name} …")
+            with lazy_progress(err) as progress:
+                run_id = job.run(store, preset.name, o.year, progress=progress).run_id
+        summary = job.summary_of(store, run_id)
+        if json_output:
+            counties = store.con.execute(
+                "SELECT key, label, firms, evaluated, tax_per_mu, value_added_per_mu, prev_tax_per_mu, "
+                f"surcharge_yuan FROM mujun_rollups WHERE run_id = '{run_id}' AND level = 'county' "
+                "AND scope = 'above_scale' ORDER BY tax_per_mu DESC NULLS LAST").fetchall()
+            keys = ("adcode", "name", "firms", "evaluated", "tax_per_mu", "value_added_per_mu", "prev_tax_per_mu",
+                    "surcharge_yuan")
+            emit_json({"db": str(path), **o.as_dict(), "mujun": {
+                **summary.as_dict(), "counties": [dict(zip(keys, (*r[:-1], float(r[-1] or 0)))) for r in counties]}})
+            return
+        tables = [class_table(summary, preset), county_table(store, run_id, limit=15)]
     out.print(f"[bold]山海 Shanhai[/bold] — {path}: {o.counties} 个县(市、区) counties, "
               f"其中山区26县 {o.mountain_counties}; 年份 years {o.years[0]}–{o.years[-1]}")
-    for table in overview_tables(o):
+    for table in overview_tables(o) + tables:
         out.print(table)
     out.print(f"[dim]数据来源 Data: {', '.join(o.datasets)} · 规上 = main-business revenue ≥ 2000 万元 · "
               f"亩均 = per 亩 of land used (own + leased − leased out)[/dim]")
-    out.print("下一步 Next: `shanhai db info` · `shanhai synth --help` · `shanhai --help`")
+    out.print(f"亩均评价运行 per-mu run {run_id} ({preset.name}); 前 15 个县(市、区) the top 15 counties shown")
+    out.print(f"下一步 Next: `shanhai explain --run {run_id} --uscc …` · `shanhai mujun rollup --run {run_id}` · "
+              "`shanhai policy list` · `shanhai --help`")

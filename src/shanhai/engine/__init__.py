@@ -1,10 +1,13 @@
 """The analysis engine: an Ibis backend over the store.
 
 Analysis code asks this module for tables and never imports duckdb or pyspark itself, so the
-same expressions run on DuckDB (the default, embedded) and, later, on PySpark for scale-out.
+same expressions run on DuckDB (the default, embedded) and on PySpark (``engine="spark"``: local
+mode over a Parquet snapshot of the store's tables, see ``_spark``; needs the ``spark`` extra).
 """
 
 from __future__ import annotations
+
+import secrets
 
 import ibis
 from ibis.backends import BaseBackend
@@ -12,14 +15,66 @@ from ibis.backends import BaseBackend
 from shanhai.errors import ShanhaiError
 from shanhai.store import Store
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
 
 
 def connect(store: Store, engine: str = "duckdb") -> BaseBackend:
-    """An Ibis backend reading the store's tables through the store's own connection."""
+    """An Ibis backend on which the store's tables read under their own names: DuckDB through the
+    store's own connection, or PySpark in local mode (``engine="spark"``)."""
     if engine not in ENGINES:
         raise ShanhaiError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    if engine == "spark":
+        from shanhai.engine import _spark
+
+        return _spark.connect(store)
     return ibis.duckdb.from_connection(store.con)
 
 
-__all__ = ["ENGINES", "connect"]
+def insert(store: Store, backend: BaseBackend, table: str, expr, extra: dict | None = None) -> int:
+    """Append an Ibis expression's rows to a store table, matching columns by name; returns rows.
+
+    On the store's own DuckDB backend the rows never leave DuckDB (``INSERT … SELECT`` of the
+    compiled expression); from another engine they come back as Arrow and are appended.
+    ``extra``: constant columns added to every row (e.g. the run id).
+    """
+    from shanhai.store.sql import literal
+
+    consts = ", ".join(f"{literal(v)} AS \"{k}\"" for k, v in (extra or {}).items())
+    prefix = f"{consts}, " if consts else ""
+    if getattr(backend, "con", None) is store.con:
+        sql = ibis.to_sql(expr, dialect="duckdb")
+        before = store.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        store.con.execute(f'INSERT INTO "{table}" BY NAME SELECT {prefix}* FROM ({sql})')
+        return store.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] - before
+    arrow = expr.to_pyarrow()
+    store.con.register("_shanhai_insert", arrow)
+    try:
+        store.con.execute(f'INSERT INTO "{table}" BY NAME SELECT {prefix}* FROM _shanhai_insert')
+    finally:
+        store.con.unregister("_shanhai_insert")
+    return arrow.num_rows
+
+
+def materialize(backend: BaseBackend, expr) -> "ibis.expr.types.Table":
+    """Compute an expression once and return a table over the result (a temp table on DuckDB, a
+    cached DataFrame elsewhere). Drop it with :func:`release`.
+
+    On DuckDB this is plain ``CREATE TEMP TABLE … AS``: ibis 12's own ``Table.cache().release()``
+    emits ``DROP TABLE IF EXISTS`` without the name under sqlglot 30, a syntax error.
+    """
+    if backend.name == "duckdb":
+        name = f"_shanhai_stage_{secrets.token_hex(6)}"
+        backend.con.execute(f'CREATE TEMP TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}')
+        return backend.table(name)
+    return expr.cache()
+
+
+def release(backend: BaseBackend, table) -> None:
+    """Drop a table made by :func:`materialize`."""
+    if backend.name == "duckdb":
+        backend.con.execute(f'DROP TABLE IF EXISTS "{table.get_name()}"')
+    else:
+        table.release()
+
+
+__all__ = ["ENGINES", "connect", "insert", "materialize", "release"]

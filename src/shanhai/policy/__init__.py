@@ -1,0 +1,15 @@
+"""Policy presets: per-mu evaluation methods as dated, versioned data (``presets/*.toml``).
+
+A preset names its source document and says which populations are scored on which indicators
+with which weights and benchmarks, how classes are assigned, which hard rules override the
+score and what each class costs. ``get(name)`` reads one; ``presets()`` lists them (the
+packaged ones plus any in ``$SHANHAI_POLICY_DIR``); ``diff(a, b)`` compares two.
+"""
+
+from shanhai.policy._indicators import INDICATORS, IndicatorDef
+from shanhai.policy._load import (ENV_POLICY_DIR, PolicyError, diff, fingerprint, get, load_file, parse, presets,
+                                  targets)
+from shanhai.policy._model import FLAG_LABELS, FLAGS, Preset, Target
+
+__all__ = ["ENV_POLICY_DIR", "FLAGS", "FLAG_LABELS", "INDICATORS", "IndicatorDef", "PolicyError", "Preset", "diff",
+           "fingerprint", "get", "load_file", "parse", "presets", "Target", "targets"]
