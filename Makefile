@@ -5,21 +5,27 @@
 #
 # uv comes from PyPI when it is missing; `python3 -m uv` works even when pip's script folder
 # is not on PATH. The environment is .venv, created from uv.lock (--frozen: never re-resolved).
+# The tests also run the evaluation on PySpark (tests/engine), which needs a Java 17+ runtime:
+# `make test` installs Debian's openjdk-17-jre-headless when no such `java` is on PATH.
 
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: run test bench uv clean
+.PHONY: run test bench uv java clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 		$(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --break-system-packages uv
 
+java:
+	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || \
+		(apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless)
+
 run: uv
 	$(UV) sync --frozen
 	$(UV) run --frozen shanhai demo
 
-test: uv
+test: uv java
 	$(UV) sync --frozen --group test
 	$(UV) run --frozen pytest
 

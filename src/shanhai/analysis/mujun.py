@@ -238,7 +238,14 @@ def _score(t: ir.Table, rule: IndicatorRule, benchmark: ir.Value) -> ir.Floating
     if rule.floor is not None:
         floor = rule.floor * rule.weight
         raw = ibis.ifelse(raw < floor, floor, raw)
-    return raw.round(SCORE_DIGITS)
+    return _round(raw, SCORE_DIGITS)
+
+
+def _round(x: ir.NumericValue, digits: int) -> ir.FloatingValue:
+    """x rounded half away from zero to ``digits`` decimals, the same on DuckDB and Spark: through
+    DECIMAL(38, 9), which also absorbs last-bit differences of sums added in another order
+    (DuckDB rounds a double in binary, Spark its shortest decimal form: 5.21435 differed)."""
+    return x.cast("decimal(38, 9)").round(digits).cast("float64")
 
 
 def _missing(t: ir.Table, rule: IndicatorRule, raw: ir.FloatingValue, ranking: list[str]) -> ir.FloatingValue:
@@ -248,11 +255,11 @@ def _missing(t: ir.Table, rule: IndicatorRule, raw: ir.FloatingValue, ranking: l
     (Huangyan 2022: no emission data → the population's mean score)."""
     window = ibis.window(group_by=ranking)
     if rule.missing == "mean_score":
-        fill = raw.mean().over(window).round(SCORE_DIGITS).fill_null(0.0)
+        fill = _round(raw.mean().over(window), SCORE_DIGITS).fill_null(0.0)
     else:
         worst = raw.min().over(window)
         if rule.missing == "min_score":
-            fill = worst.round(SCORE_DIGITS).fill_null(0.0)
+            fill = _round(worst, SCORE_DIGITS).fill_null(0.0)
         else:
             base = ibis.literal(0.0 if rule.missing == "zero" else -rule.deduct)
             fill = ibis.ifelse(worst.notnull() & (worst < base), worst, base)
@@ -366,7 +373,7 @@ def _consequences(t: ir.Table, preset: Preset) -> ir.Table:
         electricity_rate=rate.cast("decimal(8, 4)"),
         water_rate=pick("water", "float64").cast("decimal(8, 4)"),
         gas_rate=pick("gas", "float64").cast("decimal(8, 4)"),
-        surcharge_yuan=amount.round(2).cast("decimal(18, 2)"),
+        surcharge_yuan=amount.cast("decimal(38, 9)").round(2).cast("decimal(18, 2)"),
         land_tax_relief=pick("land_tax_relief", "float64"),
         energy_quota=pick("energy_quota", "string"),
         land_quota=pick("land_quota", "string"),
@@ -478,10 +485,10 @@ def evaluate(con: BaseBackend, preset: Preset, year: int, region: str | None = N
         bonus = ibis.ifelse(bonus > preset.bonus_cap, preset.bonus_cap, bonus)
     if preset.penalty_cap is not None:
         penalty = ibis.ifelse(penalty > preset.penalty_cap, preset.penalty_cap, penalty)
-    base_score = sum((t[f"{i}_score"].fill_null(0.0) for i in scored), ibis.literal(0.0)).round(SCORE_DIGITS)
+    base_score = _round(sum((t[f"{i}_score"].fill_null(0.0) for i in scored), ibis.literal(0.0)), SCORE_DIGITS)
     evaluated = t.excluded_reason.isnull()
     nothing = ibis.null("float64")
-    total = ibis.ifelse(evaluated, (base_score + bonus - penalty).round(SCORE_DIGITS), nothing)
+    total = ibis.ifelse(evaluated, _round(base_score + bonus - penalty, SCORE_DIGITS), nothing)
     t = t.mutate(
         base_score=ibis.ifelse(evaluated, base_score, nothing),
         bonus=ibis.ifelse(evaluated, bonus, nothing),
@@ -579,8 +586,8 @@ def rollups(con: BaseBackend, results: ir.Table, preset: Preset, year: int,
     included) and ``pop:<id>`` for each of the preset's populations (evaluated firms only). The
     previous year's per-mu figures come from ``enterprise_years`` for the same firms.
 
-    The firms are first laid out once per scope (a firm is in ``all``, maybe ``above_scale`` and
-    its population) with every level's key as a column; each level is then one aggregation."""
+    A firm is in ``all``, maybe ``above_scale`` and its population; the ratios of every row are
+    Σ numerator ÷ Σ denominator over the firms with a usable denominator."""
     stages = stages or Stages(con)
     regions = con.table("regions")
     counties = regions.filter(regions.level == "county").select(county_m=regions.adcode, mountain26="mountain26")
@@ -594,24 +601,43 @@ def rollups(con: BaseBackend, results: ir.Table, preset: Preset, year: int,
     t = (results.left_join(counties, results.county_adcode == counties.county_m).drop("county_m")
          .left_join(prev, results.uscc == prev.uscc_prev).drop("uscc_prev"))
     keys = {f"k_{level}": _level_key(t, level) for level in LEVELS}
-    base = t.select("above_scale", "population", "class", "tax_paid", "value_added", "headcount", "energy_tce",
-                    "land_used_mu", "electricity_kwh", "surcharge_yuan", "prev_above", "prev_tax", "prev_va",
-                    "prev_land", **keys)
-    scoped = ibis.union(
-        base.mutate(scope=ibis.literal("all"), prev_in=base.prev_land.notnull()),
-        base.filter(base.above_scale).mutate(scope=ibis.literal("above_scale"),
-                                            prev_in=base.prev_above.fill_null(False)),
-        base.filter(base.population.notnull()).mutate(scope="pop:" + base.population, prev_in=ibis.literal(False)),
+    t = t.mutate(**keys)
+    # One pass over the firms: partial sums per cell of every level's key × scale × population ×
+    # class (a few thousand cells for a million firms); every level and scope then sums cells.
+    f64 = "float64"
+    land_ok, head_ok, energy_ok = t.land_used_mu > 0, t.headcount > 0, t.energy_tce > 0
+    prev_ok = t.prev_land > 0
+    prev_above_ok = prev_ok & t.prev_above.fill_null(False)
+    cells = t.group_by([*keys, "above_scale", "population", "class"]).aggregate(
+        n=t.count(), evaluated=(t["class"] != "T").sum(),
+        tax_paid=t.tax_paid.sum(), value_added=t.value_added.sum(), headcount=t.headcount.sum(),
+        energy_tce=t.energy_tce.sum(), electricity_kwh=t.electricity_kwh.sum(), surcharge_yuan=t.surcharge_yuan.sum(),
+        land=t.land_used_mu.sum(where=land_ok), tax_l=t.tax_paid.cast(f64).sum(where=land_ok),
+        va_l=t.value_added.cast(f64).sum(where=land_ok),
+        va_h=t.value_added.cast(f64).sum(where=head_ok), heads=t.headcount.sum(where=head_ok),
+        va_e=t.value_added.cast(f64).sum(where=energy_ok), energy=t.energy_tce.sum(where=energy_ok),
+        p_land=t.prev_land.sum(where=prev_ok), p_tax=t.prev_tax.cast(f64).sum(where=prev_ok),
+        p_va=t.prev_va.cast(f64).sum(where=prev_ok),
+        pa_land=t.prev_land.sum(where=prev_above_ok), pa_tax=t.prev_tax.cast(f64).sum(where=prev_above_ok),
+        pa_va=t.prev_va.cast(f64).sum(where=prev_above_ok),
     )
-    scoped = stages.keep(scoped)
+    cells = stages.keep(cells)
+    nothing = ibis.null(f64)
+    scoped = ibis.union(
+        cells.mutate(scope=ibis.literal("all")),
+        cells.filter(cells.above_scale).mutate(scope=ibis.literal("above_scale"), p_land=cells.pa_land,
+                                              p_tax=cells.pa_tax, p_va=cells.pa_va),
+        cells.filter(cells.population.notnull()).mutate(scope="pop:" + cells.population, p_land=nothing,
+                                                       p_tax=nothing, p_va=nothing),
+    )
     figures, counts = [], []
     for level in LEVELS:
         keyed = scoped.filter(scoped[f"k_{level}"].notnull()).mutate(key=scoped[f"k_{level}"])
         figures.append(keyed.group_by(["key", "scope"]).aggregate(**_figures(keyed))
                        .mutate(level=ibis.literal(level)))
-        counts.append(keyed.group_by(["key", "scope", "class"]).aggregate(firms=keyed.count().cast("int32"))
+        counts.append(keyed.group_by(["key", "scope", "class"]).aggregate(firms=keyed.n.sum().cast("int32"))
                       .mutate(level=ibis.literal(level)))
-    fig = stages.keep(ibis.union(*figures))
+    fig = ibis.union(*figures)
     labels = _labels(con)
     fig = fig.left_join(labels, [fig.level == labels.level_l, fig.key == labels.key_l]).drop("level_l", "key_l")
     fig = fig.select("level", "key", "label", "scope", "firms", "evaluated", "tax_paid", "value_added",
@@ -623,27 +649,23 @@ def rollups(con: BaseBackend, results: ir.Table, preset: Preset, year: int,
 
 
 def _figures(t: ir.Table) -> dict[str, ir.Value]:
-    land_ok = t.land_used_mu > 0
-    land = t.land_used_mu.sum(where=land_ok)
-    prev_ok = t.prev_in & (t.prev_land > 0)
-    prev_land = t.prev_land.sum(where=prev_ok)
+    """A roll-up row from cells of partial sums: totals, and per-mu figures as sums over sums."""
+    land = t.land.sum()
     return dict(
-        firms=t.count().cast("int32"),
-        evaluated=(t["class"] != "T").sum().cast("int32"),
+        firms=t.n.sum().cast("int32"),
+        evaluated=t.evaluated.sum().cast("int32"),
         tax_paid=t.tax_paid.sum().cast("decimal(20, 4)"),
         value_added=t.value_added.sum().cast("decimal(20, 4)"),
         headcount=t.headcount.sum().cast("int64"),
         energy_tce=t.energy_tce.sum().round(4),
         land_used_mu=land.round(4),
         electricity_kwh=t.electricity_kwh.sum().round(2),
-        tax_per_mu=calc_ratio(t.tax_paid.cast("float64").sum(where=land_ok), land),
-        value_added_per_mu=calc_ratio(t.value_added.cast("float64").sum(where=land_ok), land),
-        labour_productivity=calc_ratio(t.value_added.cast("float64").sum(where=t.headcount > 0),
-                                       t.headcount.sum(where=t.headcount > 0)),
-        value_added_per_energy=calc_ratio(t.value_added.cast("float64").sum(where=t.energy_tce > 0),
-                                          t.energy_tce.sum(where=t.energy_tce > 0)),
-        prev_tax_per_mu=calc_ratio(t.prev_tax.cast("float64").sum(where=prev_ok), prev_land),
-        prev_value_added_per_mu=calc_ratio(t.prev_va.cast("float64").sum(where=prev_ok), prev_land),
+        tax_per_mu=calc_ratio(t.tax_l.sum(), land),
+        value_added_per_mu=calc_ratio(t.va_l.sum(), land),
+        labour_productivity=calc_ratio(t.va_h.sum(), t.heads.sum()),
+        value_added_per_energy=calc_ratio(t.va_e.sum(), t.energy.sum()),
+        prev_tax_per_mu=calc_ratio(t.p_tax.sum(), t.p_land.sum()),
+        prev_value_added_per_mu=calc_ratio(t.p_va.sum(), t.p_land.sum()),
         surcharge_yuan=t.surcharge_yuan.sum().cast("decimal(20, 2)"),
     )
 

@@ -96,10 +96,10 @@ def run(store: Store, policy_name: str, year: int, region: str | None = None, *,
     if prev_id is not None:
         r = store_backend.table("mujun_results")
         previous = r.filter(r.run_id == prev_id).select("uscc", "class", "class_streak")
-        if engine != "duckdb":
+        if engine != "duckdb":  # the previous run lives in the store: hand its classes to the other engine
             import ibis
-            previous = backend.create_table("_previous_results", previous.to_pyarrow(), overwrite=True)
-            del ibis
+
+            previous = ibis.memtable(previous.to_pyarrow())
     evaluation = mujun.evaluate(backend, preset, year, scope.adcode, benchmarks=benchmarks, previous=previous)
     try:
         return _store_run(store, backend, store_backend, evaluation, preset, year, scope, benchmarks, engine, user,

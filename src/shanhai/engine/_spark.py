@@ -1,0 +1,259 @@
+"""The PySpark engine: an Ibis PySpark backend in local mode over a snapshot of the store.
+
+Spark cannot read a DuckDB file, so the first time the backend is asked for one of the store's
+tables (``con.table("enterprise_years")``) DuckDB writes that table to Parquet in a temporary
+folder (``COPY … TO … (FORMAT parquet)``: decimals keep their precision and scale, dates stay
+dates) and the file is registered as a temporary view of the same name. Each :func:`connect`
+gets its own Spark session (``newSession``: its own views, one shared JVM) and its own export
+folder, removed when the backend or the store is garbage-collected, and at the latest when the
+process exits (with the whole temporary folder: exports, Spark's warehouse and scratch space).
+
+One JVM per process (``local[2]``, four shuffle partitions, no UI, bound to 127.0.0.1, logs at
+ERROR, ANSI SQL), started on first use and stopped at exit. PySpark (the ``spark`` extra) and a
+Java 17+ runtime are optional: a missing one is a :class:`ShanhaiError` saying how to install it.
+
+Two fixes to ibis 12's PySpark backend live here: data goes into and out of Spark as Arrow, not
+pandas (``_register_in_memory_table``, ``to_pyarrow``): see their docstrings.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shanhai.errors import ShanhaiError
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+    from shanhai.store import Store
+
+INSTALL_PYSPARK = "install it with `uv sync --extra spark` (or `pip install 'shanhai[spark]'`)"
+INSTALL_JAVA = "install one, e.g. `apt-get install openjdk-17-jre-headless`"
+
+MASTER = "local[2]"
+SHUFFLE_PARTITIONS = 4
+DRIVER_MEMORY = os.environ.get("SHANHAI_SPARK_MEMORY", "2g")
+
+_LOG4J = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+# PySpark starts Spark as a shell, which prints "Setting default log level" unless Spark's own
+# logger has a level of its own equal to the root's
+logger.spark.name = org.apache.spark
+logger.spark.level = error
+"""
+
+_lock = threading.Lock()
+_session = None          # the process's root SparkSession (one JVM)
+_root: Path | None = None  # temp folder: warehouse, log config, per-backend exports
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def _java_major(java: str) -> int | None:
+    """The major version of a Java runtime (``17`` for ``openjdk version "17.0.15"``), or None."""
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30, check=False).stderr
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.splitlines():
+        if "version" in line and '"' in line:
+            v = line.split('"')[1]
+            head = v.split(".")[1] if v.startswith("1.") else v.split(".")[0]
+            try:
+                return int(head.split("-")[0].split("+")[0])
+            except ValueError:
+                return None
+    return None
+
+
+def _require() -> None:
+    """PySpark importable and a Java 17+ runtime found, else a ShanhaiError saying what to install."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise ShanhaiError(f"the spark engine needs PySpark, which is not installed: {INSTALL_PYSPARK}; "
+                           "it also needs a Java 17+ runtime") from exc
+    java = _java()
+    if java is None:
+        raise ShanhaiError(f"the spark engine needs a Java 17+ runtime and found no `java` on PATH or in "
+                           f"JAVA_HOME: {INSTALL_JAVA}")
+    major = _java_major(java)
+    if major is not None and major < 17:
+        raise ShanhaiError(f"the spark engine needs Java 17 or newer, and {java} is Java {major}: {INSTALL_JAVA}")
+
+
+def _shutdown() -> None:
+    global _session, _root
+    with _lock:
+        if _session is not None:
+            with contextlib.suppress(Exception):  # the JVM may already be gone at exit
+                _session.stop()
+            _session = None
+        if _root is not None:
+            shutil.rmtree(_root, ignore_errors=True)
+            _root = None
+
+
+def session():
+    """The process's Spark session in local mode, started on first call and reused."""
+    global _session, _root
+    with _lock:
+        if _session is not None:
+            return _session
+        _require()
+        from pyspark.sql import SparkSession
+
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        root = Path(tempfile.mkdtemp(prefix="shanhai-spark-"))
+        log4j = root / "log4j2.properties"
+        log4j.write_text(_LOG4J)
+        java_opts = f"-Dlog4j2.configurationFile=file:{log4j} -Dderby.system.home={root / 'derby'}"
+        builder = (SparkSession.builder.master(MASTER).appName("shanhai")
+                   .config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1")
+                   .config("spark.driver.memory", DRIVER_MEMORY)
+                   .config("spark.driver.extraJavaOptions", java_opts)
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
+                   .config("spark.default.parallelism", str(SHUFFLE_PARTITIONS))
+                   .config("spark.sql.session.timeZone", "UTC")
+                   # as DuckDB: an overflow or a bad cast is an error, never a silent NULL or wrap
+                   .config("spark.sql.ansi.enabled", "true")
+                   # DuckDB's TIMESTAMP has no time zone: read it back as TIMESTAMP_NTZ, not shifted
+                   .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
+                   .config("spark.sql.warehouse.dir", str(root / "warehouse"))
+                   .config("spark.local.dir", str(root / "local")))
+        try:
+            s = builder.getOrCreate()
+        except Exception as exc:  # PySparkRuntimeError when the JVM does not start
+            shutil.rmtree(root, ignore_errors=True)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ShanhaiError(f"could not start Spark in local mode (it needs a Java 17+ runtime): {first}") from exc
+        s.sparkContext.setLogLevel("ERROR")
+        _session, _root = s, root
+        atexit.register(_shutdown)
+        return s
+
+
+def _backend_class():
+    """An Ibis PySpark backend that exports a store table to Parquet the first time it is asked
+    for it, and returns Arrow straight from Spark (``DataFrame.toArrow``, not via pandas)."""
+    import ibis
+    from ibis.backends.pyspark import Backend as PySparkBackend
+
+    ibis.pyspark  # noqa: B018 - loading the backend through ibis registers its options (options.pyspark)
+
+    class StoreBackend(PySparkBackend):
+        _shanhai_store = None
+        _shanhai_folder: Path | None = None
+        _shanhai_exported: set
+
+        def _shanhai_attach(self, store: Store, folder: Path) -> None:
+            self._shanhai_store = store
+            self._shanhai_folder = folder
+            self._shanhai_exported = set()
+            self._shanhai_store_tables = {r[0] for r in store.con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+
+        def export(self, name: str) -> None:
+            """Write store table ``name`` to Parquet and register it as a temp view (once)."""
+            if name in self._shanhai_exported or name not in self._shanhai_store_tables:
+                return
+            con = self._shanhai_store.con
+            cols = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()
+            # JSON has no Spark type: it goes over as text; everything else keeps its DuckDB type
+            select = ", ".join(f'"{c}"::VARCHAR AS "{c}"' if t == "JSON" else f'"{c}"' for c, t in cols)
+            path = self._shanhai_folder / f"{name}.parquet"
+            self._shanhai_folder.mkdir(parents=True, exist_ok=True)
+            target = str(path).replace("'", "''")
+            con.execute(f'COPY (SELECT {select} FROM "{name}") TO \'{target}\' (FORMAT parquet)')
+            self._session.read.parquet(str(path)).createOrReplaceTempView(name)
+            self._shanhai_exported.add(name)
+
+        def table(self, name: str, /, *, database=None):
+            if database is None and self._shanhai_store is not None:
+                self.export(name)
+            return super().table(name, database=database)
+
+        def _register_in_memory_table(self, op) -> None:
+            """Memtables (and ``create_table`` from Arrow) go to Spark as Arrow: ibis 12 goes
+            through pandas, where an int column with NULLs becomes float and Spark, told the
+            column is an int, silently reads every value as NULL."""
+            from ibis.backends.pyspark.datatypes import PySparkSchema
+
+            schema = op.schema
+            df = self._session.createDataFrame(op.data.to_pyarrow(schema))
+            want = PySparkSchema.from_ibis(schema)
+            df = df.select(*(df[f.name].cast(f.dataType).alias(f.name) for f in want.fields))
+            df.createOrReplaceTempView(op.name)
+
+        def to_pyarrow(self, expr, /, *, params=None, limit=None, **kwargs):
+            """Arrow straight from Spark, each column cast *in Spark* to the type Ibis expects.
+
+            A float literal compiles to a SQL decimal (``26.01``), so a column Ibis types as
+            float64 may come out of Spark as DECIMAL(4, 2); pyarrow's decimal → double cast is
+            not correctly rounded (26.01 → 26.009999999999998), Spark's is (as DuckDB's)."""
+            from ibis.backends.pyspark.datatypes import PySparkSchema
+            from ibis.formats.pyarrow import PyArrowData
+
+            self._run_pre_execute_hooks(expr)
+            table_expr = expr.as_table()
+            schema = table_expr.schema()
+            df = self._session.sql(self.compile(table_expr, params=params, limit=limit, **kwargs))
+            want = PySparkSchema.from_ibis(schema)
+            have = {f.name: f.dataType for f in df.schema.fields}
+            if any(have[f.name] != f.dataType for f in want.fields):
+                df = df.select(*(df[f.name] if have[f.name] == f.dataType else df[f.name].cast(f.dataType).alias(f.name)
+                                 for f in want.fields))
+            return expr.__pyarrow_result__(PyArrowData.convert_table(df.toArrow(), schema))
+
+    return StoreBackend
+
+
+_BACKEND_CLASS = None
+
+
+def connect(store: Store) -> BaseBackend:
+    """An Ibis PySpark backend (local mode) on which the store's tables read under their names."""
+    global _BACKEND_CLASS
+    root_session = session()
+    if _BACKEND_CLASS is None:
+        _BACKEND_CLASS = _backend_class()
+    backend = _BACKEND_CLASS()
+    backend = backend.connect(root_session.newSession())
+    folder = _root / "exports" / secrets.token_hex(6)
+    backend._shanhai_attach(store, folder)
+    # the exports go with the backend or the store, whichever goes first (and all of them at exit)
+    weakref.finalize(backend, shutil.rmtree, folder, True)
+    weakref.finalize(store, shutil.rmtree, folder, True)
+    return backend
+
+
+__all__ = ["connect", "session"]
