@@ -19,6 +19,7 @@ from benchmarks.report import (MAIN_COLUMNS, detail_columns, detail_row, failure
                                bytecode_note, contention, machine, main_row, markdown, misses, phase_rows, rich_table)
 from benchmarks.ingest import IMPORT_COLUMNS, PHASE_COLUMNS, import_cases, import_rows, markdown_section
 from benchmarks.ingest import phase_rows as import_phase_rows
+from benchmarks.mujun import markdown_section as mujun_section, mujun_cases, print_tables as mujun_tables
 from benchmarks.report import md_table
 from benchmarks.workloads import Case, demo_cases, python_startup, synth_case, warm_up
 
@@ -29,12 +30,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Shanhai benchmarks: synth at several scales, `shanhai demo` cold/warm and the import "
-                    "of large enterprise-years files (beside pandas), each in a fresh subprocess. Writes a "
+                    "of large enterprise-years files (beside pandas), the per-mu evaluation of ~1,000,000 firms (beside "
+                    "pandas), each in a fresh subprocess. Writes a "
                     "markdown report (default benchmarks/RESULTS.md).")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: synth at scales {', '.join(f'{s:g}' for s in QUICK_SCALES)} "
-                             "only, plus demo, plus import of smaller files (no target)")
-    parser.add_argument("--only", choices=("synth", "demo", "import"), help="run one workload only")
+                             "only, plus demo, plus import of smaller files and mujun of ~100,000 firms "
+                             "(no target)")
+    parser.add_argument("--only", choices=("synth", "demo", "import", "mujun"), help="run one workload only")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="runs per case; figures are medians (default 1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="PATH",
@@ -89,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         cases += demo_cases(args.repeat, args.timeout, log)
     if args.only in (None, "import"):
         cases += import_cases(args.repeat, args.timeout, log, quick=args.quick)
+    if args.only in (None, "mujun"):
+        cases += mujun_cases(args.repeat, args.timeout, log, quick=args.quick)
     fit = growth_fit(cases)
     info["contention"] = contention(cases)
 
@@ -113,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     if imports:
         console.print(rich_table(f"import — median of {args.repeat}", IMPORT_COLUMNS, import_rows(imports)))
         console.print(rich_table("import phases", PHASE_COLUMNS, import_phase_rows(imports)))
+    mujun_tables(console, cases, args.repeat, rich_table)
 
     for line in misses(cases):
         console.print(f"[bold yellow]TARGET MISSED[/bold yellow] {line}")
@@ -126,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"contention: {info['contention']}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    sections = markdown_section(imports, md_table) if imports else None
+    sections = markdown_section(imports, md_table) if imports else []
+    sections += mujun_section(cases, md_table, info)
     args.out.write_text(markdown(cases, info, fit, mode=mode, repeat=args.repeat, startup_s=startup,
                                  sections=sections), encoding="utf-8")
     console.print(f"report written to {args.out}")

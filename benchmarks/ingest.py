@@ -153,10 +153,13 @@ def write_xlsx(table, path) -> None:
 # ---------------------------------------------------------------------------- the child
 
 _ENGINE_FUNCTIONS = (  # (module, attribute, phase name): timed when the attribute exists
-    ("shanhai.ingest.importer", "read", "read file"),
+    ("shanhai.ingest.importer", "open_source", "read file (bytes, sample, encoding)"),
     ("shanhai.ingest.headers", "detect", "find headers"),
     ("shanhai.ingest.importer", "_fingerprint", "fingerprint (sha256)"),
-    ("shanhai.ingest.importer", "_data_rows", "drop blank and total rows"),
+    ("shanhai.ingest.importer", "_clean_sql", "build the cleaning SQL (lookup types)"),
+    ("shanhai.ingest.importer", "_load_rows", "read, clean and validate every cell (one SQL statement)"),
+    ("shanhai.ingest.importer", "_unregistered", "codes not in the register (one anti-join)"),
+    ("shanhai.ingest.importer", "_reclean", "clean again the rows with unusual cells"),
     ("shanhai.ingest.importer", "_kind_rules", "kind rules"),
     ("shanhai.ingest.importer", "_checks", "cross-column checks"),
     ("shanhai.ingest.importer", "_duplicates", "duplicate keys"),
@@ -165,6 +168,12 @@ _ENGINE_FUNCTIONS = (  # (module, attribute, phase name): timed when the attribu
     ("shanhai.ingest.importer", "_merge", "merge into the table"),
     ("shanhai.ingest.importer", "_store_reports", "store rejects and warnings"),
 )
+# timed phases inside the step between the progress calls 清洗校验 cleaning and 合并 merging
+_CLEANING_PHASES = ("build the cleaning SQL (lookup types)", "read, clean and validate every cell (one SQL statement)",
+                    "codes not in the register (one anti-join)", "clean again the rows with unusual cells",
+                    "kind rules", "cross-column checks", "duplicate keys")
+# ... and between 合并 merging and 完成 done (the rest is the dataset's row, the audit entry and COMMIT)
+_MERGING_PHASES = ("collect problems", "count changes (dry run)", "merge into the table", "store rejects and warnings")
 
 
 def _maxrss_mb() -> float:
@@ -199,7 +208,7 @@ def _child_shanhai(path: str, db: str) -> dict:
     import importlib.machinery
 
     class TimePandas(importlib.abc.MetaPathFinder):
-        """pyarrow imports pandas lazily (on pa.array of a Python list): time where it happens."""
+        """pyarrow imports pandas lazily (pa.array(), DuckDB's scan of a pyarrow Table): time it if it happens."""
 
         def find_spec(self, name, path=None, target=None):
             if name != "pandas":
@@ -214,7 +223,7 @@ def _child_shanhai(path: str, db: str) -> dict:
                 try:
                     execute(module)
                 finally:
-                    phases["of which: import pandas (lazily, by pyarrow)"] = time.perf_counter() - began
+                    phases["import pandas (lazily, by pyarrow)"] = time.perf_counter() - began
 
             spec.loader.exec_module = exec_module
             return spec
@@ -231,9 +240,12 @@ def _child_shanhai(path: str, db: str) -> dict:
     steps = {label: t for label, t in marks}
     cleaning = [steps.get("清洗校验 cleaning"), steps.get("合并 merging")]
     if None not in cleaning:
-        inside = sum(phases.get(k, 0.0) for k in ("drop blank and total rows", "kind rules", "cross-column checks",
-                                                  "duplicate keys"))
-        phases["clean and validate SQL (the rest of the cleaning step)"] = cleaning[1] - cleaning[0] - inside
+        inside = sum(phases.get(k, 0.0) for k in _CLEANING_PHASES)
+        phases["rest of the cleaning step (macros, schema)"] = cleaning[1] - cleaning[0] - inside
+    merging = [steps.get("合并 merging"), steps.get("完成 done")]
+    if None not in merging:
+        inside = sum(phases.get(k, 0.0) for k in _MERGING_PHASES)
+        phases["commit (the rest of the merging step)"] = merging[1] - merging[0] - inside
     phases["open store"] = opened - started
     phases["close store (checkpoint)"] = done - (steps.get("完成 done", done - started) + started)
     return {"rows_in": result.rows_in, "loaded": result.loaded, "inserted": result.inserted,

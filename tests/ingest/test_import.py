@@ -302,3 +302,69 @@ def test_a_lone_data_row_is_not_taken_for_a_second_header_row(store, tmp_path):
     result = import_file(store, "enterprises", path)
     assert result.header_rows == [1] and result.rows_in == 1 and result.rejected == 1
     assert {p.column for p in result.rejects} == {"企业名称", "县(市、区)", "行业代码"}
+
+
+# ---------------------------------------------------------------------------- reading: the CSV fast path and its fallbacks
+
+YEAR_ROWS = ["统一社会信用代码", "年份", "主营业务收入"]
+
+
+@pytest.mark.parametrize("blank", ["\n", "\r\n"])
+def test_blank_lines_keep_the_row_numbers(store, tmp_path, blank):
+    """DuckDB skips blank lines; the rows keep the line numbers a text editor shows (a blank
+    line of another line end than the file's makes the fast path read the file again)."""
+    path = tmp_path / "空行.csv"
+    path.write_bytes(("统一社会信用代码,年份,主营业务收入\n\n" f"{uscc(30)},2023,100\n{blank}\n"
+                      f"{uscc(31)},2023,-5\n{uscc(32)},2023,abc\n\n").encode())
+    result = import_file(store, "enterprise-years", path)
+    assert counts(result) == (1, 0, 0, 2)
+    assert [(p.row, p.value) for p in result.rejects] == [(6, "-5"), (7, "abc")]
+
+
+def test_a_wider_row_after_the_sample_is_read_whole(store, tmp_path):
+    """The fast path takes the width from the first lines; a later, wider row (here a stray cell
+    past the last column) makes it read the file again, exactly."""
+    lines = [",".join(YEAR_ROWS)] + [f"{uscc(n % 40)},{2000 + n // 40},{n}" for n in range(2500)]
+    lines[2300] += ",多出的单元格,再一个"
+    path = tmp_path / "宽行.csv"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    result = import_file(store, "enterprise-years", path)
+    assert counts(result) == (2500, 0, 0, 0)
+    assert result.unknown_columns == []
+
+
+def test_bytes_that_are_not_utf8_after_the_sample(store, tmp_path):
+    """A file whose first lines are ASCII and whose later ones are GBK is GB18030, as detected
+    over the whole file."""
+    lines = [",".join(YEAR_ROWS).encode("gbk")] + [
+        f"{uscc(n % 40)},{2000 + n // 40},{n}".encode() for n in range(2500)]
+    lines.append(f"{uscc(41)},2099,五百".encode("gbk"))
+    path = tmp_path / "后面是GBK.csv"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = import_file(store, "enterprise-years", path)
+    assert result.encoding == "gb18030"
+    assert counts(result) == (2500, 0, 0, 1)
+    assert [(p.row, p.value) for p in result.rejects] == [(2502, "五百")]
+
+
+def test_an_import_never_loads_pandas(db_path, tmp_path):
+    """pandas takes a second and a half to import: neither reading a CSV nor a workbook, nor
+    DuckDB's scan of it, may bring it in (a CSV needs neither pyarrow nor numpy either)."""
+    import subprocess
+    import sys
+
+    rows = [YEAR_ROWS, [uscc(33), "2023", "2500"], [uscc(34), "2023", "1000万元"]]
+    write_csv(tmp_path / "a.csv", rows)
+    corpus._write_xlsx(rows)(tmp_path / "a.xlsx")
+    script = (
+        "import sys\n"
+        "from shanhai.store import open_store\n"
+        "from shanhai.ingest import import_file\n"
+        f"with open_store({str(db_path)!r}) as store:\n"
+        f"    import_file(store, 'enterprise-years', {str(tmp_path / 'a.csv')!r})\n"
+        "    print(sorted(m for m in ('pandas', 'pyarrow', 'numpy') if m in sys.modules))\n"
+        f"    import_file(store, 'enterprise-years', {str(tmp_path / 'a.xlsx')!r})\n"
+        "    print('pandas' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "False"]

@@ -19,11 +19,12 @@ from shanhai.ingest.template import canonical_labels
 from shanhai.store import open_store
 from shanhai.synth import SynthConfig, build
 from shanhai.synth import files as synth_files
-from shanhai.synth.files import IMPORT_ORDER, README_NAME, transcode, write_files
+from shanhai.synth.files import IMPORT_ORDER, README_NAME, source_table, transcode, write_files
 
-EXPECTED = {"zones": "zones.xlsx", "enterprises": "enterprises.xlsx", "enterprise-years": "enterprise-years.csv",
-            "electricity": "electricity.csv", "land": "land.xlsx", "projects": "projects.xlsx",
-            "project-events": "project-events.xlsx", "pairings": "pairings.xlsx"}
+EXPECTED = {"zones": "zones.xlsx", "towns": "towns.xlsx", "enterprises": "enterprises.xlsx",
+            "enterprise-years": "enterprise-years.csv", "electricity": "electricity.csv", "land": "land.xlsx",
+            "projects": "projects.xlsx", "project-events": "project-events.xlsx", "pairings": "pairings.xlsx",
+            "enterprise-flags": "enterprise-flags.xlsx", "enterprise-segments": "enterprise-segments.xlsx"}
 ENCODINGS = {"enterprise-years": "utf-8-sig", "electricity": "gb18030"}
 
 
@@ -80,7 +81,7 @@ def test_headers_are_the_labels_and_rows_match_the_table(written, name):
     _, paths, con, _ = written
     header, rows = cells(name, paths[name])
     assert header == [c.label for c in stored(name)]
-    table = spec.kind(name).table
+    table = source_table(spec.kind(name))
     assert len(rows) == con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
 
 
@@ -141,7 +142,7 @@ def test_cells_read_back_to_the_table_exactly(written, name):
             values.append(value)
         back.append(tuple(values))
     select = ", ".join(f'"{c.id}"' for c in columns)
-    truth = con.execute(f"SELECT {select} FROM {kind.table}").fetchall()
+    truth = con.execute(f"SELECT {select} FROM {source_table(kind)}").fetchall()
     key = lambda r: tuple((v is None, str(v)) for v in r)  # noqa: E731
     assert sorted(back, key=key) == sorted(truth, key=key)
 
@@ -255,7 +256,8 @@ def test_refuses_a_file_as_the_folder(tmp_path, written):
 
 def test_importing_the_files_reproduces_the_tables(written, tmp_path):
     """The point of the files: `shanhai import` of each, in README order, into a fresh database
-    gives back the same rows, cell for cell (pairings: the derived developed_adcode too)."""
+    gives back the same rows, cell for cell (the derived columns too: a pairing's developed_adcode,
+    a town's level and city)."""
     from shanhai.ingest import import_file
     from shanhai.store import load_reference
 
@@ -270,21 +272,21 @@ def test_importing_the_files_reproduces_the_tables(written, tmp_path):
         store.con.execute(f"ATTACH '{db}' AS src (READ_ONLY)")
         for name in IMPORT_ORDER:
             kind = spec.kind(name)
-            columns = [c.id for c in stored(name)] + (["developed_adcode"] if name == "pairings" else [])
+            columns = [c.id for c in stored(name)] + [d.column for d in kind.derived
+                                                      if d.column not in [c.id for c in stored(name)]]
             select = ", ".join(f'"{c}"' for c in columns)
+            where = f"WHERE {kind.scope}" if kind.scope else ""
             for a, b in (("src", "main"), ("main", "src")):
                 differing = store.con.execute(
-                    f"SELECT count(*) FROM (SELECT {select} FROM {a}.{kind.table} "
-                    f"EXCEPT ALL SELECT {select} FROM {b}.{kind.table})").fetchone()[0]
+                    f"SELECT count(*) FROM (SELECT {select} FROM {a}.{kind.table} {where} "
+                    f"EXCEPT ALL SELECT {select} FROM {b}.{kind.table} {where})").fetchone()[0]
                 assert differing == 0, f"{name}: {differing} rows in {a} not in {b}"
-        # the towns the register names come back with it (a town without firms has no row to
-        # carry it), and each zone's county with the zones
+        # the whole regions table (the towns file brings every town back, the register adds
+        # none), and each zone's county with the zones
         for table, columns in (("regions", "adcode, name, level, parent_adcode, city_adcode"),
                                ("zone_counties", "zone_id, adcode")):
             for a, b in (("src", "main"), ("main", "src")):
-                where = (f"WHERE level = 'town' AND adcode IN (SELECT town_adcode FROM {a}.enterprises)"
-                         if table == "regions" else "")
                 differing = store.con.execute(
-                    f"SELECT count(*) FROM (SELECT {columns} FROM {a}.{table} {where} "
-                    f"EXCEPT ALL SELECT {columns} FROM {b}.{table} {where})").fetchone()[0]
+                    f"SELECT count(*) FROM (SELECT {columns} FROM {a}.{table} "
+                    f"EXCEPT ALL SELECT {columns} FROM {b}.{table})").fetchone()[0]
                 assert differing == 0, f"{table}: {differing} rows in {a} not in {b}"

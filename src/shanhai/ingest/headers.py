@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from shanhai.errors import ShanhaiError
 from shanhai.ingest import units as _units
-from shanhai.ingest.read import Grid
+from shanhai.ingest.read import HEAD_ROWS, Source
 from shanhai.ingest.spec import Column, Kind, normalise_header
 
-SCAN_ROWS = 30
+SCAN_ROWS = HEAD_ROWS
 _BRACKET = re.compile(r"^(.*?)\(([^()]*)\)$")
 _MONTH = re.compile(r"^(?:(\d{4})年)?(\d{1,2})月(?:份)?(?:用电量|用电|电量)?$")
 
@@ -37,7 +37,7 @@ class Mapped:
 @dataclass
 class HeaderMap:
     header_rows: list[int]                 # the user's row numbers of the header row(s)
-    data_from: int                         # grid index of the first data row
+    data_from: int                         # index of the first data record (header rows before it)
     mapped: list[Mapped]
     unknown: list[tuple[str, str]] = field(default_factory=list)     # (letter, header)
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (letter, header, id)
@@ -99,18 +99,18 @@ def match(kind: Kind, text: str | None, lookup: dict[str, Column] | None = None)
     return None
 
 
-def detect(kind: Kind, grid: Grid) -> HeaderMap:
-    head = grid.head(SCAN_ROWS)
+def detect(kind: Kind, source: Source) -> HeaderMap:
+    head = source.head[:SCAN_ROWS]
     if not head:
-        raise ShanhaiError(f"{grid.path}: the file has no rows")
+        raise ShanhaiError(f"{source.path}: the file has no rows")
     lookup = _lookup(kind)
-    rows = grid.table.column("_row").to_pylist()[: len(head)]
+    rows = source.head_rows[: len(head)]
     scores = [sum(1 for cell in row if match(kind, cell, lookup)) for row in head]
     best = max(range(len(head)), key=lambda i: (scores[i], -i))
     if scores[best] == 0:
         expected = "、".join(c.label for c in kind.columns if c.required)
         raise ShanhaiError(
-            f"{grid.path}: no header row found in the first {SCAN_ROWS} rows: expected headers such as "
+            f"{source.path}: no header row found in the first {SCAN_ROWS} rows: expected headers such as "
             f"{expected} for a {kind.kind} file ({kind.label})")
     head = [[_cell(c) for c in row] for row in head]   # whitespace-only cells are empty
     parent = head[best]
@@ -127,7 +127,7 @@ def detect(kind: Kind, grid: Grid) -> HeaderMap:
     duplicates: list[tuple[str, str, str]] = []
     seen: set[tuple[str, int | None]] = set()
     filled = _forward_fill(parent, head[best + 1]) if two_rows else parent
-    for index in range(grid.width):
+    for index in range(source.width):
         texts = []
         if two_rows:
             child = head[best + 1][index]

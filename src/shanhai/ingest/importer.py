@@ -4,29 +4,35 @@ Valid rows go in; rejected rows are reported (row, column, value, reason) and st
 ``import_rejects``; rows with warnings load and carry them in ``import_warnings``. Keyed rows that
 exist are updated only where a value differs, each changed cell recorded in ``change_history``;
 re-importing the same file changes nothing.
+
+The rows never pass through Python: one ``CREATE TEMP TABLE _import_clean AS SELECT …`` reads
+the file (DuckDB's CSV reader, or the workbook's Arrow record batch) and cleans and validates
+every cell of every column in a single pass, with each column's plain-cell rules (a number in
+plain notation, 是/否, a four-digit year, a registered code); the few rows with any other cell
+(a unit, a blank marker, full-width digits …) are cleaned again with every rule. What follows
+(codes not in the register, duplicate keys, the kind's rules, and the merge: new keys inserted,
+changed keys updated with their history) are set operations on that table.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-import pyarrow as pa
+import duckdb
 
 from shanhai.errors import ShanhaiError
 from shanhai.ingest import clean as _clean
 from shanhai.ingest import headers as _headers
-from shanhai.ingest.read import Grid, read
+from shanhai.ingest.read import Reread, Source, open_source
 from shanhai.ingest.spec import Kind, kind as _kind
 from shanhai.store import Store, audit, load_reference, reference_loaded
 from shanhai.store.sql import literal
 from shanhai.store.sql import values as sql_values
 
-TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "全部合计")
 Progress = Callable[[str, float], None]
 
 
@@ -74,11 +80,9 @@ class ImportResult:
         return data
 
 
-def _fingerprint(path: Path, kind: Kind, sheet: str | None, year: int | None) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+def _fingerprint(source: Source, kind: Kind, sheet: str | None, year: int | None) -> str:
+    """sha256 of the file's bytes, the kind, the sheet and the year: the dataset's identity."""
+    digest = source.digest()
     digest.update(json.dumps([kind.kind, sheet, year]).encode())
     return digest.hexdigest()
 
@@ -92,33 +96,163 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
     path = Path(path)
     if year is not None and not 1949 <= year <= 2100:
         raise ShanhaiError(f"--year {year} is out of range (1949-2100)")
-    grid = read(path, sheet=sheet, encoding=encoding)
-    hmap = _headers.detect(kind, grid)
+    source = open_source(path, sheet=sheet, encoding=encoding)
+    try:
+        try:
+            return _import(store, kind, source, year, dry_run, username, progress)
+        except Reread as again:      # the CSV fast path guessed wrong: nothing is written yet
+            source.close()
+            source = again.source
+            return _import(store, kind, source, year, dry_run, username, progress)
+    finally:
+        source.close()
+
+
+def _import(store: Store, kind: Kind, source: Source, year: int | None, dry_run: bool, username: str | None,
+            progress: Progress) -> ImportResult:
+    path = source.path
+    hmap = _headers.detect(kind, source)
     progress("读取 read", 0.1)   # the bar appears only once the file is known to be readable
-    fingerprint = _fingerprint(path, kind, grid.sheet, year)
-    dataset_id = f"import-{kind.kind}-{fingerprint[:16]}"
-    result = ImportResult(kind=kind.kind, file=str(path), dataset_id=dataset_id, sheet=grid.sheet,
-                          encoding=grid.encoding, dry_run=dry_run, header_rows=hmap.header_rows)
-    _check_columns(kind, hmap, grid, year, result)
+    result = ImportResult(kind=kind.kind, file=str(path), dataset_id="", sheet=source.sheet,
+                          encoding=source.encoding, dry_run=dry_run, header_rows=hmap.header_rows)
+    _check_columns(kind, hmap, source, year, result)
     con = store.con
     if not reference_loaded(con):
         load_reference(con)
     progress("清洗校验 cleaning", 0.25)
-    raw = _data_rows(grid, hmap, result)
-    if kind.wide_months and hmap.months:
-        raw, hmap = _melt_months(raw, hmap, year, result)
-    con.register("_import_raw", raw)
     for statement in _clean.macros():
         con.execute(statement)
     con.execute(_clean.REGION_LABELS)
     schema = dict(con.execute(
         f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = {literal(kind.table)}").fetchall())
+    source.attach(con)
+    try:
+        if kind.wide_months and hmap.months:
+            _load_rows(con, source, hmap.data_from, "_import_raw",
+                       f"SELECT NULL::INTEGER AS _row, * FROM ({_with_flags(source)})", result)
+            hmap = _melt_months(con, hmap, year, result)
+            query, present, defaulted = _clean_sql(con, kind, hmap, schema, year, "SELECT * FROM _import_melt", True)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _import_clean AS {query}")
+        else:
+            query, present, defaulted = _clean_sql(con, kind, hmap, schema, year, _with_flags(source), False,
+                                                   width=source.width)
+            _load_rows(con, source, hmap.data_from, "_import_clean", query, result)
+            _unregistered(con, kind, hmap)
+            _reclean(con, kind, hmap, schema, year, source.width)
+    finally:
+        source.detach(con)
+    fingerprint = _fingerprint(source, kind, source.sheet, year)      # hashed meanwhile
+    dataset_id = result.dataset_id = f"import-{kind.kind}-{fingerprint[:16]}"
     mapped = hmap.by_id()
-    levels: list[dict[str, str]] = [{} for _ in range(6)]
+    _kind_rules(con, kind, schema, mapped)
+    _checks(con, kind, mapped)
+    _duplicates(con, kind)
+    progress("合并 merging", 0.6)
+    _collect_problems(con, kind, result)
+    stored = [c.id for c in kind.columns if c.store and c.id in present]
+    stored += [extra for extra in _derived(kind) if extra not in stored]
+    insert_only = [c.id for c in kind.columns if c.store and c.id in defaulted]
+    if dry_run:
+        _count_changes(con, kind, stored, result)
+    else:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _merge(con, kind, stored, insert_only, dataset_id, username, result)
+            _store_reports(con, kind, dataset_id, result)
+            params = json.dumps({"kind": kind.kind, "file": path.name, "sheet": source.sheet,
+                                 "encoding": source.encoding, "year": year, "rows": result.rows_in},
+                                ensure_ascii=False)
+            con.execute(f"INSERT OR IGNORE INTO datasets VALUES ({literal(dataset_id)}, 'import', "
+                        f"{sql_values(f'导入 {kind.label} {path.name}', params, fingerprint, _code_version())})")
+            audit.append(con, "import", username=username, target=str(path),
+                         detail={"kind": kind.kind, "dataset_id": dataset_id, "inserted": result.inserted,
+                                 "updated": result.updated, "unchanged": result.unchanged,
+                                 "rejected": result.rejected, "warned": result.warned})
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    progress("完成 done", 1.0)
+    return result
+
+
+# --------------------------------------------------------------------------- reading and cleaning
+
+def _with_flags(source: Source) -> str:
+    """The source's records with ``_blank`` (every cell empty) and ``_total`` (a 合计 row)."""
+    cells = [f"c{i}" for i in range(source.width)]
+    # CASE, not AND: a CASE stops at the first filled cell, an AND evaluates every cell
+    blank = "CASE " + " ".join(f"WHEN NOT sh_blankcell({c}) THEN false" for c in cells) + " ELSE true END"
+    total = " OR ".join(f"sh_total({c})" for c in cells[:3]) or "false"
+    return f"SELECT *, {blank} AS _blank, {total} AS _total FROM ({source.relation})"
+
+
+def _load_rows(con, source: Source, data_from: int, table: str, query: str, result: ImportResult) -> None:
+    """``CREATE TEMP TABLE table AS query`` over the whole file, then number the rows as the user
+    sees them and drop the header rows, blank rows and total rows.
+
+    The table keeps the file's order (DuckDB preserves insertion order), so a row's position in
+    it (``rowid``) is its record's position in the file.
+    """
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query}")
+    except duckdb.InvalidInputException as exc:
+        if "CSV" not in str(exc) and "unicode" not in str(exc):
+            raise
+        raise source.failed(exc) from exc
+    records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    lines = source.row_numbers(records)
+    if lines is None:
+        con.execute(f"UPDATE {table} SET _row = CAST(rowid + 1 AS INTEGER)")
+    else:
+        _number_rows(con, table, lines)
+    blank, total = con.execute(f"""SELECT count(*) FILTER (WHERE _blank), count(*) FILTER (WHERE _total AND NOT _blank)
+                                   FROM {table} WHERE rowid >= {data_from}""").fetchone()
+    con.execute(f"DELETE FROM {table} WHERE rowid < {data_from} OR _blank OR _total")
+    result.blank_rows = blank
+    if total:
+        result.total_rows = total
+        result.notes.append(f"跳过合计行 skipped {total} total row(s) (合计/总计)")
+
+
+def _number_rows(con, table: str, lines: list[int]) -> None:
+    """Row numbers from a list (files with blank lines or quoted line breaks)."""
+    import numpy as np
+    import pyarrow as pa
+
+    numbers = np.asarray(lines, dtype=np.int32)
+    # from a buffer: pa.array() of a numpy array or a list imports pandas
+    column = pa.Array.from_buffers(pa.int32(), len(numbers), [None, pa.py_buffer(numbers)])
+    con.register("_import_lines_batch", pa.RecordBatch.from_arrays([column], names=["line"]))
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _import_lines AS SELECT line FROM _import_lines_batch")
+    finally:
+        con.unregister("_import_lines_batch")
+    con.execute(f"UPDATE {table} SET _row = l.line FROM _import_lines l WHERE l.rowid = {table}.rowid")
+    con.execute("DROP TABLE _import_lines")
+
+
+def _clean_sql(con, kind: Kind, hmap, schema: dict[str, str], year: int | None, relation: str,
+               numbered: bool, width: int | None = None) -> tuple[str, list[str], list[str]]:
+    """The SELECT that cleans and validates every cell of ``relation`` (columns c0…cN, or the
+    melted wide table), and the columns it fills from the file or a constant (``present``) and
+    with a default (``defaulted``).
+
+    ``width`` (the number of cells c0…cN): columns with a plain-cell cleaning (``clean.fast_sql``)
+    use it, and a row with any other cell is flagged ``_slow`` and keeps its cells in ``_raw``
+    for :func:`_reclean`.
+    """
+    fast = width is not None
+    mapped = hmap.by_id()
+    lookups = _clean.Lookups(con, ordered=not numbered)
+    levels: list[dict[str, str]] = [{} for _ in range(8)]
     values: list[str] = []
-    errors: list[str] = []
+    errors: list[tuple[str, str, str]] = []
     present: list[str] = []
     defaulted: list[str] = []
+    simple: list[str] = []            # plain-cell conditions of the columns other than numbers
+    bounded: list[tuple] = []         # (column, scaled value, type) of plain-cell number columns
+    numbers: list[tuple[str, str]] = []   # (plain-cell condition, parsed double) of number columns
     for column in kind.columns:
         m = mapped.get(column.id)
         target_type = schema.get(column.id, "VARCHAR")
@@ -137,9 +271,26 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
         else:
             source, factor = f'"{m.grid_column}"', m.factor
             present.append(column.id)
-        for level, stage in enumerate(_clean.stages(column, source, factor)):
-            levels[level].update(stage)
-        value, error = _clean.column_sql(kind, column, source, factor, target_type)
+        plain = _clean.fast_sql(column, source, factor, target_type) if fast else None
+        if plain is not None and column.type == "uscc" and column.registered and column is not kind.columns[0]:
+            plain = None          # _unregistered puts its error first: only for the first column
+        if plain is not None:
+            for level, stage in enumerate(plain.stages):
+                levels[level].update(stage)
+            value, error = plain.value, plain.error
+            if plain.number:
+                numbers.append((plain.simple, plain.number))
+                bounded.append((column, plain.scaled, target_type))
+                error = f'CASE WHEN "_numok" THEN NULL ELSE {error} END'
+            else:
+                simple.append(plain.simple)
+        else:
+            registered = None
+            if column.type == "uscc" and column.registered:
+                registered = lookups.member(_clean.REGISTER, "{}")
+            for level, stage in enumerate(_clean.stages(column, source, factor, registered)):
+                levels[level].update(stage)
+            value, error = _clean.column_sql(kind, column, source, factor, target_type, lookups)
         values.append(f'{value} AS "{column.id}"')
         # refer to the computed value by name, except for a USCC: inside its EXISTS over the
         # register, a bare "uscc" would bind to the register's own column
@@ -152,11 +303,13 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
             errors.append((f'e_{column.id}', error,
                            f"{{'column': {label}, 'value': CAST({source} AS VARCHAR), "
                            f"'message': \"e_{column.id}\"}}"))
-    query = "SELECT * FROM _import_raw"
+    query = relation
     for stage in levels:
         if stage:
             named = ", ".join(f'{e} AS "{n}"' for n, e in stage.items())
             query = f"SELECT *, {named} FROM ({query})"
+    if bounded:
+        values.append(f"{_numbers_ok(bounded)} AS _numok")
     query = f"SELECT *, {', '.join(values)} FROM ({query})"
     for i, check in enumerate(kind.checks):
         if check.level == "error":
@@ -164,49 +317,80 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
             errors.append((f"k_{i}", f"CASE WHEN coalesce(({check.when}), false) THEN {_clean.q(check.message)} END",
                            f"{{'column': {_clean.q(label)}, 'value': CAST(\"{check.column}\" AS VARCHAR), "
                            f"'message': \"k_{i}\"}}"))
+    outputs = {c.id: f'"{c.id}"' for c in kind.columns if _kept(kind, c)}
+    outputs.update(_final_values(kind))
+    otherwise = EMPTY_PROBLEMS
+    for condition, column_label, message in _rule_errors(kind, outputs):
+        # a kind's rule, for a row the cells and checks found nothing wrong with
+        problem = f"{{'column': {_clean.q(column_label)}, 'value': NULL::VARCHAR, 'message': {_clean.q(message)}}}"
+        otherwise = f"CASE WHEN coalesce({condition}, false) THEN [{problem}] ELSE {otherwise} END"
+    if fast:
+        cells = [f"coalesce({c}, false)" for c in simple if c != "true"]
+        if numbers:
+            each = " AND ".join(f"coalesce({c}, false)" for c, _ in numbers)
+            # the sum of the numbers is finite only if each is there and finite: the usual row
+            # needs no test per cell
+            cells.append(f"CASE WHEN isfinite({' + '.join(n for _, n in numbers)}) THEN true ELSE {each} END")
+        plain_row = " AND ".join(cells) or "true"
+        errors.append(("_slow", f"NOT ({plain_row})", None))
     if errors:
         named = ", ".join(f'{e} AS "{n}"' for n, e, _ in errors)
         query = f"SELECT *, {named} FROM ({query})"
-        any_error = " OR ".join(f'"{n}" IS NOT NULL' for n, _, _ in errors)
+        errors = [e for e in errors if e[2] is not None]
+        any_error = f"coalesce({', '.join(f'{chr(34)}{n}{chr(34)}' for n, _, _ in errors)}) IS NOT NULL"
         error_list = (f"CASE WHEN {any_error} THEN list_filter([{', '.join(s for _, _, s in errors)}], "
-                      "e -> e.message IS NOT NULL) ELSE [] END")
+                      f"e -> e.message IS NOT NULL) ELSE {otherwise} END")
     else:
-        error_list = EMPTY_PROBLEMS
-    ids = ", ".join(f'"{c.id}"' for c in kind.columns)
+        error_list = otherwise
+    ids = ", ".join(f'{expression} AS "{column_id}"' for column_id, expression in outputs.items())
     warning_list = _check_sql(kind, mapped, errors)
-    query = f"SELECT _row, {ids}, {error_list} AS _errors, {warning_list} AS _warnings FROM ({query})"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _import_clean AS {query}")
-    con.unregister("_import_raw")
-    _kind_rules(con, kind, present, result)
-    _checks(con, kind, mapped)
-    _duplicates(con, kind)
-    progress("合并 merging", 0.6)
-    _collect_problems(con, kind, result)
-    result.rows_in = con.execute("SELECT count(*) FROM _import_clean").fetchone()[0]
-    stored = [c.id for c in kind.columns if c.store and c.id in present]
-    stored += [extra for extra in _derived(kind) if extra not in stored]
-    insert_only = [c.id for c in kind.columns if c.store and c.id in defaulted]
-    if dry_run:
-        _count_changes(con, kind, stored, result)
-    else:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            _merge(con, kind, stored, insert_only, dataset_id, username, result)
-            _store_reports(con, kind, dataset_id, result)
-            params = json.dumps({"kind": kind.kind, "file": path.name, "sheet": grid.sheet, "encoding": grid.encoding,
-                                 "year": year, "rows": result.rows_in}, ensure_ascii=False)
-            con.execute(f"INSERT OR IGNORE INTO datasets VALUES ({literal(dataset_id)}, 'import', "
-                        f"{sql_values(f'导入 {kind.label} {path.name}', params, fingerprint, _code_version())})")
-            audit.append(con, "import", username=username, target=str(path),
-                         detail={"kind": kind.kind, "dataset_id": dataset_id, "inserted": result.inserted,
-                                 "updated": result.updated, "unchanged": result.unchanged,
-                                 "rejected": result.rejected, "warned": result.warned})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    progress("完成 done", 1.0)
-    return result
+    flags = "_row, false AS _blank, false AS _total" if numbered else "NULL::INTEGER AS _row, _blank, _total"
+    if fast:
+        cells = ", ".join(f"c{i}" for i in range(width))
+        flags += f", _slow, CASE WHEN _slow THEN [{cells}] END AS _raw"
+    query = f"SELECT {flags}, {ids}, {error_list} AS _errors, {warning_list} AS _warnings FROM ({query})"
+    return query, present, defaulted
+
+
+def _numbers_ok(bounded: list[tuple]) -> str:
+    """True for a row whose plain numbers are all within their bounds (and there when required):
+    one least() and one greatest() per set of bounds instead of a test per cell, so that a
+    number's error CASE is skipped for such a row."""
+    groups: dict[tuple, list[str]] = {}
+    parts = []
+    for column, scaled, schema_type in bounded:
+        groups.setdefault(_clean.bounds(column, schema_type), []).append(scaled)
+        if column.type == "integer":
+            parts.append(f"coalesce(abs({scaled} - round({scaled})) <= 1e-9, true)")
+        if column.required:
+            parts.append(f"{scaled} IS NOT NULL")
+    for (low_op, low, high_op, high), values in groups.items():
+        joined = ", ".join(values)
+        parts.append(f"coalesce(least({joined}) {low_op} {low!r} AND greatest({joined}) {high_op} {high!r}, true)")
+    return " AND ".join(parts)
+
+
+def _kept(kind: Kind, column) -> bool:
+    """A column the cleaned table keeps: stored, or read by the kind's derived columns, rules
+    or extras (a name kept only for checking is dropped once checked)."""
+    if column.store or kind.kind == "indicators":
+        return True
+    return any(column.id in sql for sql in [d.sql for d in kind.derived] + [r.when for r in kind.rules])
+
+
+def _reclean(con, kind: Kind, hmap, schema: dict[str, str], year: int | None, width: int) -> None:
+    """Rows the plain-cell cleaning flagged (a cell with a unit, a blank marker, full-width
+    digits, a code not in the register …) are cleaned again with every rule and replace their
+    first cleaning; they keep their row numbers."""
+    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM _import_clean WHERE _slow LIMIT 1)").fetchone()[0]:
+        return
+    cells = ", ".join(f"_raw[{i + 1}] AS c{i}" for i in range(width))
+    query, _, _ = _clean_sql(con, kind, hmap, schema, year,
+                             f"SELECT _row, {cells} FROM _import_clean WHERE _slow", numbered=True)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _import_slow AS {query}")
+    con.execute("DELETE FROM _import_clean WHERE _slow")
+    con.execute("INSERT INTO _import_clean BY NAME SELECT * FROM _import_slow")
+    con.execute("DROP TABLE _import_slow")
 
 
 def _code_version() -> str:
@@ -234,10 +418,10 @@ def _sql_type(column, target_type: str) -> str:
             "decimal": target_type if target_type.startswith("DECIMAL") else "DOUBLE"}.get(column.type, "VARCHAR")
 
 
-def _check_columns(kind: Kind, hmap, grid: Grid, year: int | None, result: ImportResult) -> None:
+def _check_columns(kind: Kind, hmap, source: Source, year: int | None, result: ImportResult) -> None:
     mapped = hmap.by_id()
     for problem in hmap.unit_problems:
-        raise ShanhaiError(f"{grid.path}: {problem}")
+        raise ShanhaiError(f"{source.path}: {problem}")
     missing = []
     for column in kind.columns:
         if not column.required or column.id in mapped:
@@ -252,7 +436,15 @@ def _check_columns(kind: Kind, hmap, grid: Grid, year: int | None, result: Impor
     if missing:
         found = "、".join(m.header for m in hmap.mapped) or "none"
         hint = " (or pass --year)" if any("年份" in m for m in missing) else ""
-        raise ShanhaiError(f"{grid.path}: no column for {'、'.join(missing)}{hint}; recognised columns: {found}")
+        raise ShanhaiError(f"{source.path}: no column for {'、'.join(missing)}{hint}; recognised columns: {found}")
+    if kind.kind == "enterprise-years" and "above_scale" not in mapped and "main_revenue" not in mapped:
+        raise ShanhaiError(f"{result.file}: an enterprise-years file needs a column 是否规上 or 主营业务收入 "
+                           "to tell above-scale firms")
+    if kind.wide_months and hmap.months and year is None:
+        undated = [m for m in hmap.months if m.year is None]
+        if undated:
+            raise ShanhaiError(f"{result.file}: month columns such as {undated[0].header} do not name the year: "
+                               "pass --year")
     result.columns = {m.header: m.column.id + (f"[{m.month}月]" if m.month else "") for m in hmap.mapped}
     result.unknown_columns = [f"{col} {header}" for col, header in hmap.unknown]
     for col, header, column_id in hmap.duplicates:
@@ -264,102 +456,106 @@ def _check_columns(kind: Kind, hmap, grid: Grid, year: int | None, result: Impor
                             + "; ".join(result.unknown_columns))
 
 
-def _data_rows(grid: Grid, hmap, result: ImportResult) -> pa.Table:
-    table = grid.table.slice(hmap.data_from)
-    cells = [f"c{i}" for i in range(grid.width)]
-    import pyarrow.compute as pc
-
-    empty = None
-    for name in cells:
-        column = pc.utf8_trim_whitespace(table.column(name).fill_null(""))
-        blank = pc.equal(column, "")
-        empty = blank if empty is None else pc.and_(empty, blank)
-    if empty is not None:
-        result.blank_rows = int(pc.sum(empty).as_py() or 0)
-        table = table.filter(pc.invert(empty))
-    # a total row (合计) at the bottom is not an enterprise
-    first_cells = [table.column(name) for name in cells[: min(3, len(cells))]]
-    is_total = None
-    for column in first_cells:
-        hit = pc.is_in(pc.utf8_trim_whitespace(column.fill_null("")), pa.array(TOTAL_WORDS))
-        is_total = hit if is_total is None else pc.or_(is_total, hit)
-    if is_total is not None and pc.sum(is_total).as_py():
-        result.total_rows = int(pc.sum(is_total).as_py())
-        result.notes.append(f"跳过合计行 skipped {result.total_rows} total row(s) (合计/总计)")
-        table = table.filter(pc.invert(is_total))
-    return table
-
-
-def _melt_months(raw: pa.Table, hmap, year: int | None, result: ImportResult):
+def _melt_months(con, hmap, year: int | None, result: ImportResult):
     """A wide electricity table (one column per month) becomes one row per firm and month.
 
     Each month column keeps its own unit and its own header (so a rejected cell is reported
     under the column the user sees); the year comes from the header (2023年1月) or ``--year``;
     empty cells and blank markers (—, -, 无) give no row.
     """
-    import pyarrow.compute as pc
-
     from shanhai.ingest.spec import kinds
 
-    undated = [m for m in hmap.months if m.year is None]
-    if undated and year is None:
-        raise ShanhaiError(f"{result.file}: month columns such as {undated[0].header} do not name the year: "
-                           "pass --year")
     others = [m for m in hmap.mapped if m.month is None and m.column.id not in ("month", "kwh")]
     parts = []
     for m in hmap.months:
-        columns = {"_row": raw.column("_row")}
-        for other in others:
-            columns[other.grid_column] = raw.column(other.grid_column)
-        n = raw.num_rows
-        columns["_month"] = pa.array([f"{m.year or year}-{m.month:02d}"] * n, pa.string())
-        columns["_kwh"] = raw.column(m.grid_column)
-        columns["_kfactor"] = pa.array([1.0 if m.factor is None else m.factor] * n, pa.float64())
-        columns["_kcol"] = pa.array([m.header] * n, pa.string())
-        parts.append(pa.table(columns))
-    melted = pa.concat_tables(parts)
-    from shanhai.ingest.clean import BLANKS
-
-    cell = pc.utf8_lower(pc.utf8_trim_whitespace(melted.column("_kwh").fill_null("")))
-    melted = melted.filter(pc.invert(pc.is_in(cell, pa.array(list(BLANKS)))))
+        carried = "".join(f'"{other.grid_column}", ' for other in others)
+        parts.append(f"""SELECT _row, {carried}{literal(f"{m.year or year}-{m.month:02d}")} AS _month,
+                                "{m.grid_column}" AS _kwh, {1.0 if m.factor is None else m.factor!r}::DOUBLE AS _kfactor,
+                                {literal(m.header)} AS _kcol
+                         FROM _import_raw WHERE NOT sh_blankmarker("{m.grid_column}")""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _import_melt AS {' UNION ALL '.join(parts)}")
     spec = kinds()["electricity"]
     mapped = list(others)
     mapped.append(_headers.Mapped("_month", "—", "月份 (列名)", spec.column("month"), None, None))
     mapped.append(_headers.Mapped("_kwh", "—", "_kcol", spec.column("kwh"), None, "_kfactor"))
     result.notes.append(f"宽表 wide table: {len(hmap.months)} month columns read as rows")
-    return melted, _headers.HeaderMap(hmap.header_rows, hmap.data_from, mapped, hmap.unknown, hmap.duplicates)
+    return _headers.HeaderMap(hmap.header_rows, hmap.data_from, mapped, hmap.unknown, hmap.duplicates)
 
 
 # --------------------------------------------------------------------------- rules
 
 def _append_error(con, condition: str, column: str, message: str, value: str = "NULL") -> None:
-    con.execute(f"""UPDATE _import_clean SET _errors = list_append(_errors,
+    con.execute(f"""UPDATE _import_clean AS s SET _errors = list_append(_errors,
                     {{'column': {_clean.q(column)}, 'value': {value}, 'message': {_clean.q(message)}}})
                     WHERE {condition}""")
 
 
-def _kind_rules(con, kind: Kind, present: list[str], result: ImportResult) -> None:
+def _final_values(kind: Kind) -> dict[str, str]:
+    """Stored values a kind derives from its cleaned cells (by column id), in the cleaning SELECT."""
     if kind.kind == "enterprise-years":
-        if "above_scale" not in present and "main_revenue" not in present:
-            raise ShanhaiError(f"{result.file}: an enterprise-years file needs a column 是否规上 or 主营业务收入 "
-                               "to tell above-scale firms")
-        con.execute("ALTER TABLE _import_clean ADD COLUMN above_scale_final BOOLEAN")
-        con.execute("UPDATE _import_clean SET above_scale_final = coalesce(above_scale, main_revenue >= 2000)")
-        _append_error(con, "above_scale_final IS NULL AND len(_errors) = 0", "是否规上",
-                      "是否规上和主营业务收入都为空 neither 是否规上 nor 主营业务收入 given")
-    if kind.kind == "pairings":
-        con.execute("ALTER TABLE _import_clean ADD COLUMN developed_adcode VARCHAR")
-        con.execute("""UPDATE _import_clean SET developed_adcode = (
-                           SELECT min(r.adcode) FROM _region_labels r WHERE r.label = developed_name AND r.level = 'county')""")
-        con.execute("""UPDATE _import_clean SET developed_name = (SELECT name FROM regions WHERE adcode = developed_adcode)
-                       WHERE developed_adcode IS NOT NULL""")
-    if kind.kind == "project-events":
-        _append_error(con, "project_id IS NOT NULL AND project_id NOT IN (SELECT project_id FROM projects)",
-                      "项目编号", "项目不存在, 请先导入项目 unknown project: import projects first", "project_id")
+        return {"above_scale": 'coalesce("above_scale", "main_revenue" >= 2000)'}
+    return {}
+
+
+def _rule_errors(kind: Kind, outputs: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(condition, column, message) of a kind's rules for rows without another problem, in the
+    cleaning SELECT."""
+    if kind.kind == "enterprise-years":
+        return [(f"({outputs['above_scale']}) IS NULL", "是否规上",
+                 "是否规上和主营业务收入都为空 neither 是否规上 nor 主营业务收入 given")]
+    return []
+
+
+def _unregistered(con, kind: Kind, hmap) -> None:
+    """The first cleaning keeps a code as it is when it is exactly one of the register's
+    (``clean.fast_sql``). One anti-join finds the other codes, and the full rules clean them:
+    upper case, spaces and full-width characters are mended, and a missing, malformed or
+    unregistered code gets its error, first in its row's list (the USCC is the first column);
+    that row then loses the kind's rule errors, which apply only to rows without another."""
+    column = kind.columns[0]
+    mapped = hmap.by_id()
+    if column.type != "uscc" or not column.registered or column.id not in mapped:
+        return
+    cid = column.id
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _import_codes AS
+                    SELECT _row, "{cid}" AS c0 FROM _import_clean
+                    WHERE _slow = false AND ("{cid}" IS NULL OR "{cid}" NOT IN (SELECT e.uscc FROM enterprises e))""")
+    if con.execute("SELECT count(*) FROM _import_codes").fetchone()[0]:
+        lookups = _clean.Lookups(con, ordered=False)
+        query = "SELECT * FROM _import_codes"
+        for stage in _clean.stages(column, "c0", None, lookups.member(_clean.REGISTER, "{}")):
+            query = f"SELECT *, {', '.join(f'{e} AS {chr(34)}{n}{chr(34)}' for n, e in stage.items())} FROM ({query})"
+        value, error = _clean.column_sql(kind, column, "c0", None, "VARCHAR", lookups)
+        problem = f"{{'column': {_clean.q(mapped[cid].header)}, 'value': f.c0, 'message': f.error}}"
+        rules = [_clean.q(m) for _, _, m in _rule_errors(kind, {c.id: f'"{c.id}"' for c in kind.columns})]
+        kept = f"list_filter(s._errors, e -> e.message NOT IN ({', '.join(rules)}))" if rules else "s._errors"
+        con.execute(f"""UPDATE _import_clean AS s
+                        SET "{cid}" = f.value,
+                            _errors = CASE WHEN f.error IS NULL THEN s._errors ELSE list_prepend({problem}, {kept}) END
+                        FROM (SELECT _row, c0, {value} AS value, {error} AS error FROM ({query})) f
+                        WHERE f._row = s._row""")
+    con.execute("DROP TABLE _import_codes")
+
+
+def _kind_rules(con, kind: Kind, schema: dict[str, str], mapped) -> None:
+    """After the cleaning: the kind's derived columns, then its rules (both may read other
+    tables, which the cleaning statement may not: see ``clean.Lookups``)."""
+    have = {name for (name,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = '_import_clean'").fetchall()}
+    for derived in kind.derived:
+        if derived.column not in have:
+            con.execute(f'ALTER TABLE _import_clean ADD COLUMN "{derived.column}" {schema.get(derived.column, "VARCHAR")}')
+            have.add(derived.column)
+        con.execute(f'UPDATE _import_clean AS s SET "{derived.column}" = {derived.sql}')
+    for rule in kind.rules:
+        label = mapped[rule.column].header if rule.column in mapped else kind.column(rule.column).label
+        _append_error(con, f"coalesce(({rule.when}), false)", label, rule.message,
+                      rule.value or f'CAST("{rule.column}" AS VARCHAR)')
 
 
 def _derived(kind: Kind) -> list[str]:
-    return {"enterprise-years": ["above_scale"], "pairings": ["developed_adcode"]}.get(kind.kind, [])
+    """Stored columns the kind fills itself (beyond those read from the file)."""
+    return (["above_scale"] if kind.kind == "enterprise-years" else []) + [d.column for d in kind.derived]
 
 
 EMPTY_PROBLEMS = '[]::STRUCT("column" VARCHAR, "value" VARCHAR, message VARCHAR)[]'
@@ -384,6 +580,10 @@ def _check_sql(kind: Kind, mapped, errors) -> str:
 
 def _checks(con, kind: Kind, mapped) -> None:
     if kind.kind == "enterprise-years" and "land_own_mu" in mapped:
+        registered = con.execute("SELECT count(*) FROM (SELECT 1 FROM land_parcels "
+                                 "WHERE holder_uscc IS NOT NULL LIMIT 1)").fetchone()[0]
+        if not registered:
+            return
         con.execute("""UPDATE _import_clean SET _warnings = list_append(_warnings,
                          {'column': '自有用地', 'value': CAST(land_own_mu AS VARCHAR),
                           'message': '申报用地与土地登记相差超过10% (登记 ' || round(reg.area, 2) || ' 亩) '
@@ -400,117 +600,130 @@ def _key_text(kind: Kind, alias: str = "") -> str:
 
 
 def _duplicates(con, kind: Kind) -> None:
+    """A key already on an earlier valid row rejects the later ones. Found by grouping (one
+    parallel hash aggregate), and only the few duplicated keys are then updated."""
     keys = ", ".join(f'"{k}"' for k in kind.key)
-    con.execute(f"""UPDATE _import_clean SET _errors = list_append(_errors,
-                    {{'column': {_clean.q('、'.join(kind.column(k).label for k in kind.key))},
-                      'value': d.key_text, 'message': '与第' || d.first_row || '行重复 duplicate key, same as row ' || d.first_row}})
-                    FROM (SELECT _row, {_key_text(kind)} AS key_text,
-                                 first_value(_row) OVER (PARTITION BY {keys} ORDER BY _row) AS first_row,
-                                 row_number() OVER (PARTITION BY {keys} ORDER BY _row) AS n
-                          FROM _import_clean WHERE len(_errors) = 0) d
-                    WHERE d._row = _import_clean._row AND d.n > 1""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _import_dups AS
+                    SELECT {keys}, min(_row) AS first_row FROM _import_clean WHERE len(_errors) = 0
+                    GROUP BY {keys} HAVING count(*) > 1""")
+    if con.execute("SELECT count(*) FROM _import_dups").fetchone()[0]:
+        con.execute(f"""UPDATE _import_clean AS s SET _errors = list_append(_errors,
+                        {{'column': {_clean.q('、'.join(kind.column(k).label for k in kind.key))},
+                          'value': {_key_text(kind, 's')},
+                          'message': '与第' || d.first_row || '行重复 duplicate key, same as row ' || d.first_row}})
+                        FROM _import_dups d
+                        WHERE {_join_on(kind, 'd', 's')} AND s._row > d.first_row AND len(s._errors) = 0""")
+    con.execute("DROP TABLE _import_dups")
 
 
 def _collect_problems(con, kind: Kind, result: ImportResult) -> None:
     rows = con.execute("""SELECT _row, e."column", e."value", e.message
-                          FROM (SELECT _row, unnest(_errors) AS e FROM _import_clean) ORDER BY _row""").fetchall()
+                          FROM (SELECT _row, unnest(_errors) AS e, generate_subscripts(_errors, 1) AS i
+                                FROM _import_clean WHERE len(_errors) > 0) ORDER BY _row, i""").fetchall()
     result.rejects = [Problem(r, c, v, m) for r, c, v, m in rows]
-    result.rejected = con.execute("SELECT count(*) FROM _import_clean WHERE len(_errors) > 0").fetchone()[0]
     rows = con.execute("""SELECT _row, w."column", w."value", w.message
-                          FROM (SELECT _row, unnest(_warnings) AS w FROM _import_clean WHERE len(_errors) = 0)
-                          ORDER BY _row""").fetchall()
+                          FROM (SELECT _row, unnest(_warnings) AS w, generate_subscripts(_warnings, 1) AS i
+                                FROM _import_clean WHERE len(_errors) = 0 AND len(_warnings) > 0)
+                          ORDER BY _row, i""").fetchall()
     result.warnings = [Problem(r, c, v, m) for r, c, v, m in rows]
-    result.warned = con.execute(
-        "SELECT count(*) FROM _import_clean WHERE len(_errors) = 0 AND len(_warnings) > 0").fetchone()[0]
+    result.rows_in, result.rejected, result.warned = con.execute(
+        """SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0),
+                  count(*) FILTER (WHERE len(_errors) = 0 AND len(_warnings) > 0) FROM _import_clean""").fetchone()
 
 
 # --------------------------------------------------------------------------- merge
 
-def _stage(con, kind: Kind, stored: list[str], dataset_id: str) -> None:
-    expressions = []
-    for column in stored:
-        source = "above_scale_final" if (kind.kind == "enterprise-years" and column == "above_scale") else column
-        expressions.append(f'"{source}" AS "{column}"')
-    if kind.kind == "pairings":
-        expressions.append("NULL::INTEGER AS pairing_id")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _import_ok AS
-                    SELECT {', '.join(expressions)}, {_clean.q(dataset_id)} AS dataset_id, _row
-                    FROM _import_clean WHERE len(_errors) = 0""")
+OK = "len(s._errors) = 0"
 
 
 def _join_on(kind: Kind, a: str, b: str) -> str:
     return " AND ".join(f'{a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in kind.key)
 
 
+def _has_rows(con, table: str) -> bool:
+    return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0])
+
+
 def _count_changes(con, kind: Kind, stored: list[str], result: ImportResult) -> None:
-    _stage(con, kind, stored, "dry-run")
+    valid = result.rows_in - result.rejected
+    if not _has_rows(con, kind.table):
+        result.inserted, result.updated, result.unchanged = valid, 0, 0
+        return
     changed = " OR ".join(f't."{c}" IS DISTINCT FROM s."{c}"' for c in stored if c not in kind.key) or "false"
-    inserted, updated, unchanged = con.execute(f"""
-        SELECT count(*) FILTER (WHERE t_exists IS NULL), count(*) FILTER (WHERE t_exists AND changed),
-               count(*) FILTER (WHERE t_exists AND NOT changed)
-        FROM (SELECT s._row, (SELECT true FROM {kind.table} t WHERE {_join_on(kind, 't', 's')}) AS t_exists,
-                     coalesce((SELECT bool_or({changed}) FROM {kind.table} t WHERE {_join_on(kind, 't', 's')}), false) AS changed
-              FROM _import_ok s)""").fetchone()
-    result.inserted, result.updated, result.unchanged = inserted, updated, unchanged
+    inserted, updated = con.execute(f"""
+        SELECT count(*) FILTER (WHERE t._found IS NULL), count(*) FILTER (WHERE t._found AND ({changed}))
+        FROM _import_clean s LEFT JOIN (SELECT *, true AS _found FROM {kind.table}) t ON {_join_on(kind, 't', 's')}
+        WHERE {OK}""").fetchone()
+    result.inserted, result.updated, result.unchanged = inserted, updated, valid - inserted - updated
 
 
 def _merge(con, kind: Kind, stored: list[str], insert_only: list[str], dataset_id: str, username: str | None,
            result: ImportResult) -> None:
-    _stage(con, kind, stored + insert_only, dataset_id)
+    """New keys are inserted; stored keys whose values differ are updated, each changed cell
+    recorded in ``change_history``; a table without rows skips the comparison."""
     table = kind.table
     values = [c for c in stored if c not in kind.key]
     on = _join_on(kind, "t", "s")
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    start = con.execute("SELECT coalesce(max(change_id), 0) FROM change_history").fetchone()[0]
-    if values:
-        union = " UNION ALL ".join(
-            f"""SELECT {_key_text(kind, 's')} AS row_key, {_clean.q(c)} AS column_name,
-                       CAST(t."{c}" AS VARCHAR) AS old_value, CAST(s."{c}" AS VARCHAR) AS new_value
-                FROM _import_ok s JOIN {table} t ON {on} WHERE t."{c}" IS DISTINCT FROM s."{c}" """
-            for c in values)
-        con.execute(f"""INSERT INTO change_history
-                        SELECT {start} + row_number() OVER (ORDER BY row_key, column_name), {_clean.q(table)},
-                               row_key, column_name, old_value, new_value,
-                               {sql_values(dataset_id, username or audit.cli_user(), now)}
-                        FROM ({union})""")
-    changed_keys = con.execute(f"""SELECT count(DISTINCT row_key) FROM change_history
-                                   WHERE change_id > {start}""").fetchone()[0]
-    exists = f"EXISTS (SELECT 1 FROM {table} t WHERE {on})"
-    total = con.execute("SELECT count(*) FROM _import_ok").fetchone()[0]
-    new_rows = con.execute(f"SELECT count(*) FROM _import_ok s WHERE NOT {exists}").fetchone()[0]
     has_dataset = bool(con.execute(f"SELECT count(*) FROM information_schema.columns WHERE table_name = {literal(table)} "
                                    "AND column_name = 'dataset_id'").fetchone()[0])
-    if values and changed_keys:
-        assignments = ", ".join(f'"{c}" = s."{c}"' for c in values) + (", dataset_id = s.dataset_id" if has_dataset else "")
+    existing = _has_rows(con, table)
+    changed_keys = 0
+    if existing and values:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        start = con.execute("SELECT coalesce(max(change_id), 0) FROM change_history").fetchone()[0]
         differs = " OR ".join(f't."{c}" IS DISTINCT FROM s."{c}"' for c in values)
-        con.execute(f"""UPDATE {table} AS t SET {assignments} FROM _import_ok s
-                        WHERE {on} AND ({differs})""")
+        cells = ", ".join(
+            f"""CASE WHEN t."{c}" IS DISTINCT FROM s."{c}" THEN {{'column_name': {_clean.q(c)},
+                     'old_value': CAST(t."{c}" AS VARCHAR), 'new_value': CAST(s."{c}" AS VARCHAR)}} END"""
+            for c in values)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _import_changes AS
+                        SELECT row_key, ch.column_name, ch.old_value, ch.new_value
+                        FROM (SELECT {_key_text(kind, 's')} AS row_key,
+                                     unnest(list_filter([{cells}], x -> x IS NOT NULL)) AS ch
+                              FROM _import_clean s JOIN {table} t ON {on} WHERE {OK} AND ({differs}))""")
+        changed_keys = con.execute("SELECT count(DISTINCT row_key) FROM _import_changes").fetchone()[0]
+        if changed_keys:
+            con.execute(f"""INSERT INTO change_history
+                            SELECT {start} + row_number() OVER (ORDER BY row_key, column_name), {_clean.q(table)},
+                                   row_key, column_name, old_value, new_value,
+                                   {sql_values(dataset_id, username or audit.cli_user(), now)}
+                            FROM _import_changes""")
+            assignments = ", ".join(f'"{c}" = s."{c}"' for c in values) + (
+                f", dataset_id = {literal(dataset_id)}" if has_dataset else "")
+            con.execute(f"""UPDATE {table} AS t SET {assignments} FROM _import_clean s
+                            WHERE {on} AND {OK} AND ({differs})""")
+        con.execute("DROP TABLE _import_changes")
+    new = OK + (f" AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})" if existing else "")
+    columns = stored + insert_only
+    selects = [f's."{c}"' for c in columns]
+    if has_dataset:
+        columns.append("dataset_id")
+        selects.append(literal(dataset_id))
     if kind.kind == "pairings":
-        con.execute(f"""UPDATE _import_ok SET pairing_id = (SELECT coalesce(max(pairing_id), 0) FROM pairings)
-                        + n FROM (SELECT _row AS r, row_number() OVER (ORDER BY _row) AS n FROM _import_ok s
-                                  WHERE NOT {exists}) x WHERE x.r = _import_ok._row""")
-    insert_columns = stored + insert_only + ["dataset_id"] + (["pairing_id"] if kind.kind == "pairings" else [])
-    if not has_dataset:
-        insert_columns.remove("dataset_id")
-    column_list = ", ".join(f'"{c}"' for c in insert_columns)
-    con.execute(f"""INSERT INTO {table} ({column_list})
-                    SELECT {', '.join(f's."{c}"' for c in insert_columns)} FROM _import_ok s WHERE NOT {exists}""")
+        columns.append("pairing_id")
+        selects.append("(SELECT coalesce(max(pairing_id), 0) FROM pairings) + row_number() OVER (ORDER BY s._row)")
+    con.execute("SET preserve_insertion_order = false")   # the table's row order means nothing
+    try:
+        inserted = con.execute(f"""INSERT INTO {table} ({', '.join(f'"{c}"' for c in columns)})
+                                   SELECT {', '.join(selects)} FROM _import_clean s WHERE {new}""").fetchone()[0]
+    finally:
+        con.execute("RESET preserve_insertion_order")
     if kind.kind == "zones":
-        con.execute("INSERT OR IGNORE INTO zone_counties SELECT zone_id, county_adcode FROM _import_ok")
+        con.execute(f"INSERT OR IGNORE INTO zone_counties SELECT zone_id, county_adcode FROM _import_clean s WHERE {OK}")
     if kind.kind == "enterprises" and "town_adcode" in stored and "town_name" in stored:
         # towns come with the register: a town code and name the regions table lacks is added
         con.execute(f"""INSERT OR IGNORE INTO regions (adcode, name, level, parent_adcode, city_adcode, dataset_id)
                         SELECT s.town_adcode, min(s.town_name), 'town', min(s.county_adcode), min(c.city_adcode),
                                {literal(dataset_id)}
-                        FROM _import_ok s JOIN regions c ON c.adcode = s.county_adcode
-                        WHERE s.town_adcode IS NOT NULL AND s.town_name IS NOT NULL
+                        FROM _import_clean s JOIN regions c ON c.adcode = s.county_adcode
+                        WHERE {OK} AND s.town_adcode IS NOT NULL AND s.town_name IS NOT NULL
                           AND s.town_adcode LIKE s.county_adcode || '%'
                         GROUP BY s.town_adcode""")
     if kind.kind == "indicators":
         _indicator_extras(con, dataset_id)
-    result.inserted = new_rows
+    result.inserted = inserted
     result.updated = changed_keys
-    result.unchanged = total - new_rows - changed_keys
+    result.unchanged = result.rows_in - result.rejected - inserted - changed_keys
 
 
 def _indicator_extras(con, dataset_id: str) -> None:
@@ -525,10 +738,13 @@ def _indicator_extras(con, dataset_id: str) -> None:
 def _store_reports(con, kind: Kind, dataset_id: str, result: ImportResult) -> None:
     con.execute(f"DELETE FROM import_rejects WHERE dataset_id = {literal(dataset_id)}")
     con.execute(f"DELETE FROM import_warnings WHERE dataset_id = {literal(dataset_id)}")
-    con.execute(f"""INSERT INTO import_rejects
-                    SELECT {literal(dataset_id)}, _row, e."column", e."value", e.message
-                    FROM (SELECT _row, unnest(_errors) AS e FROM _import_clean)""")
-    con.execute(f"""INSERT INTO import_warnings
-                    SELECT {_clean.q(dataset_id)}, {_clean.q(kind.table)}, {_key_text(kind)}, _row,
-                           w."column", w."value", w.message
-                    FROM (SELECT *, unnest(_warnings) AS w FROM _import_clean WHERE len(_errors) = 0)""")
+    if result.rejected:
+        con.execute(f"""INSERT INTO import_rejects
+                        SELECT {literal(dataset_id)}, _row, e."column", e."value", e.message
+                        FROM (SELECT _row, unnest(_errors) AS e FROM _import_clean WHERE len(_errors) > 0)""")
+    if result.warned:
+        con.execute(f"""INSERT INTO import_warnings
+                        SELECT {_clean.q(dataset_id)}, {_clean.q(kind.table)}, {_key_text(kind)}, _row,
+                               w."column", w."value", w.message
+                        FROM (SELECT *, unnest(_warnings) AS w FROM _import_clean
+                              WHERE len(_errors) = 0 AND len(_warnings) > 0)""")

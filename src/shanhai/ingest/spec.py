@@ -2,7 +2,11 @@
 
 Each ``kinds/<kind>.toml`` names the target table, its key, and per column: the identifier, a
 type, the Chinese headers (and synonyms) users write, the unit family and bounds, enum labels,
-and a note for the template. Cross-column ``checks`` are SQL conditions over cleaned columns.
+and a note for the template. Cross-column ``checks`` are SQL conditions over a row's cleaned
+columns, evaluated in the cleaning pass. After it, ``derived`` columns are computed (SQL that may
+read other tables, in order) and ``rules`` reject rows by conditions that may read other tables;
+both see the imported row as ``s`` (``s.parent_adcode``).
+``scope`` limits a kind to part of its table (towns: the rows of ``regions`` at level town).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from importlib import resources
 from shanhai.errors import ShanhaiError
 from shanhai.ingest import units as _units
 
-TYPES = ("uscc", "text", "region", "region_or_name", "industry", "zone", "chain", "date", "month",
+TYPES = ("uscc", "text", "region", "region_or_name", "industry", "zone", "chain", "segment", "date", "month",
          "year", "period", "decimal", "integer", "bool", "enum")
 
 
@@ -51,6 +55,13 @@ class Check:
     when: str        # SQL over cleaned columns: the row is bad when this is true
     column: str
     message: str
+    value: str | None = None     # SQL for the value reported (default: the column's value)
+
+
+@dataclass(frozen=True)
+class Derived:
+    column: str      # a column of the table, filled for every row after the cleaning
+    sql: str         # SQL over the cleaned columns (may read other tables)
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,9 @@ class Kind:
     checks: tuple[Check, ...] = ()
     note: str = ""
     wide_months: bool = False
+    derived: tuple[Derived, ...] = ()
+    rules: tuple[Check, ...] = ()    # error rules after the cleaning (may read other tables)
+    scope: str | None = None         # SQL condition: the table's rows this kind covers
 
     def column(self, column_id: str) -> Column:
         for column in self.columns:
@@ -116,6 +130,12 @@ def parse(data: dict, source: str) -> Kind:
         if key not in ids:
             raise ShanhaiError(f"{source}: key column {key!r} is not among the columns")
     checks = tuple(Check(c["level"], c["when"], c["column"], c["message"]) for c in data.get("checks", []))
+    rules = tuple(Check("error", r["when"], r["column"], r["message"], r.get("value")) for r in data.get("rules", []))
+    for check in (*checks, *rules):
+        if check.column not in ids:
+            raise ShanhaiError(f"{source}: check on unknown column {check.column!r}")
+    derived = tuple(Derived(d["column"], d["sql"]) for d in data.get("derived", []))
     return Kind(kind=data["kind"], table=data["table"], label=data["label"], label_en=data.get("label_en", ""),
                 key=tuple(data["key"]), columns=tuple(columns), checks=checks, note=data.get("note", ""),
-                wide_months=data.get("wide_months", False))
+                wide_months=data.get("wide_months", False), derived=derived, rules=rules,
+                scope=data.get("scope"))

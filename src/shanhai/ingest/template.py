@@ -44,6 +44,7 @@ TYPE_LABELS = {
     "industry": "行业代码(GB/T 4754-2017) industry code",
     "zone": "开发区代码 zone id",
     "chain": "产业链代码 chain id",
+    "segment": "产业链环节: 代码或名称 chain segment id or name",
     "date": "日期 YYYY-MM-DD date",
     "month": "月份 YYYY-MM month",
     "year": "年份(4位) year",
@@ -56,9 +57,9 @@ TYPE_LABELS = {
 LEVEL_LABELS = {"county": "县(市、区)", "city": "设区市", "province": "省", "any": "省、市、县"}
 TYPE_EXAMPLES = {"date": "2024-01-31", "month": "2023-06", "year": "2023", "period": "2023", "bool": "是"}
 MIN_WIDTHS = {"uscc": 22, "date": 12, "month": 10, "year": 8, "decimal": 14, "integer": 10, "text": 16,
-              "region": 12, "region_or_name": 14, "industry": 10, "zone": 12, "chain": 14, "enum": 10,
-              "bool": 8, "period": 10}
-TEXT_TYPES = ("uscc", "text", "region", "region_or_name", "industry", "zone", "chain", "month", "period")
+              "region": 12, "region_or_name": 14, "industry": 10, "zone": 12, "chain": 14, "segment": 26,
+              "enum": 10, "bool": 8, "period": 10}
+TEXT_TYPES = ("uscc", "text", "region", "region_or_name", "industry", "zone", "chain", "segment", "month", "period")
 
 
 def canonical_labels(column: Column) -> dict[str, str]:

@@ -7,7 +7,7 @@ the same table contents:
 * headers are the kinds' column labels (``实缴税金(万元)``), informational columns left out;
 * codes become what people write: enum identifiers their canonical Chinese label (``在营``),
   booleans ``是``/``否``, dates ``YYYY-MM-DD``, months ``YYYY-MM``, NULL an empty cell; the
-  county of enterprises, projects and pairings its name (``柯桥区``, to exercise name
+  county of towns, enterprises, projects and pairings its name (``柯桥区``, to exercise name
   resolution), of zones and land parcels its 6-digit code;
 * numbers are exact: DECIMAL columns their decimal text (``1234.5678``, trailing zeros
   dropped; text cells in a workbook, since Excel stores numbers as binary doubles), DOUBLE
@@ -36,15 +36,15 @@ from shanhai.ingest.template import DATA_SHEET, TEXT_TYPES, canonical_labels, di
 
 Progress = Callable[[str, float], None]
 
-IMPORT_ORDER = ("zones", "enterprises", "enterprise-years", "electricity", "land", "projects",
-                "project-events", "pairings")
+IMPORT_ORDER = ("zones", "towns", "enterprises", "enterprise-years", "electricity", "land", "projects",
+                "project-events", "pairings", "enterprise-flags", "enterprise-segments")
 CSV_ENCODINGS = {"enterprise-years": "utf-8-sig", "electricity": "gb18030"}
 ENCODING_LABELS = {"utf-8-sig": "UTF-8 (带 BOM with BOM)", "gb18030": "GB18030", "xlsx": "Excel .xlsx"}
 XLSX_MAX_ROWS = 1_000_000            # a sheet holds 1,048,576 rows: more than this goes to CSV
 README_NAME = "README.txt"
 # (kind, column) whose county is written as its name; other region columns keep the adcode
 NAMED_REGIONS = {("enterprises", "county_adcode"), ("projects", "first_contact_adcode"),
-                 ("projects", "landing_adcode"), ("pairings", "mountain_adcode")}
+                 ("projects", "landing_adcode"), ("pairings", "mountain_adcode"), ("towns", "parent_adcode")}
 ORDER_BY = {"pairings": ("pairing_id",)}
 # kinds with no row order of their own (electricity: 7.8 M rows) keep the table's order
 UNSORTED = {"electricity"}
@@ -73,7 +73,7 @@ def write_files(store, dest: str | Path, progress: Progress | None = None) -> di
     plan = []  # every query is built (and every enum value checked) before any file is written
     for name in IMPORT_ORDER:
         kind = kinds[name]
-        count = con.execute(f'SELECT count(*) FROM "{kind.table}"').fetchone()[0]
+        count = con.execute(f"SELECT count(*) FROM {source_table(kind)}").fetchone()[0]
         as_csv = name in CSV_ENCODINGS or count > XLSX_MAX_ROWS
         plan.append((name, kind, count, as_csv, export_sql(con, kind, numbers_as_text=as_csv)))
     for name, kind, count, as_csv, sql in plan:
@@ -100,6 +100,13 @@ def table_types(con, table: str) -> dict[str, str]:
         f"WHERE table_schema = 'main' AND table_name = {_quote(table)} ORDER BY ordinal_position").fetchall()}
 
 
+def source_table(kind: Kind) -> str:
+    """The kind's rows of its table, as a FROM item (towns: the rows of ``regions`` at level town)."""
+    if kind.scope:
+        return f'(SELECT * FROM "{kind.table}" WHERE {kind.scope})'
+    return f'"{kind.table}"'
+
+
 def export_columns(kind: Kind) -> list[Column]:
     """The columns written: every stored column of the kind, in spec order."""
     return [c for c in kind.columns if c.store]
@@ -112,7 +119,7 @@ def _quote(text: str) -> str:
 def _check_enum(con, kind: Kind, column: Column) -> None:
     known = set(column.values.values())
     values = [v for (v,) in con.execute(
-        f'SELECT DISTINCT "{column.id}" FROM "{kind.table}" WHERE "{column.id}" IS NOT NULL').fetchall()]
+        f'SELECT DISTINCT "{column.id}" FROM {source_table(kind)} WHERE "{column.id}" IS NOT NULL').fetchall()]
     unknown = sorted(v for v in values if v not in known)
     if unknown:
         raise ShanhaiError(
@@ -159,7 +166,7 @@ def export_sql(con, kind: Kind, *, numbers_as_text: bool = True) -> str:
             expr = f"{ref}::VARCHAR"
         selects.append(f'{expr} AS "{column.label}"')
     order = ORDER_BY.get(kind.kind, kind.key)
-    sql = f'SELECT {", ".join(selects)} FROM "{kind.table}" AS t {" ".join(joins)}'
+    sql = f'SELECT {", ".join(selects)} FROM {source_table(kind)} AS t {" ".join(joins)}'
     if kind.kind not in UNSORTED:
         sql += " ORDER BY " + ", ".join(f't."{c}"' for c in order)
     if joins:
@@ -258,13 +265,13 @@ def _write_readme(path: Path, written: dict[str, Path], rows: dict[str, int]) ->
         "",
         "这些文件是合成数据(非真实企业), 格式与县里报送的表格相同: 表头为导入模板的列名, 代码写成中文",
         "(经营状态 在营/注销, 是否 是/否), 日期 YYYY-MM-DD, 月份 YYYY-MM, 空单元格为无数据。",
-        "企业、项目、结对文件的县(市、区)写名称(如 柯桥区), 开发区与宗地文件写6位区划代码。",
+        "乡镇、企业、项目、结对文件的县(市、区)写名称(如 柯桥区), 开发区与宗地文件写6位区划代码。",
         "按下列顺序导入即可重建同样的数据库内容 (先 shanhai db init 建库并载入参考数据)。",
         "",
         "Synthetic data (no real firms), laid out like the files a county hands over: the template's",
         "column labels as headers, codes as Chinese labels (在营, 是/否), dates YYYY-MM-DD, months",
-        "YYYY-MM, empty cells for missing values. Counties are names in the enterprise, project and",
-        "pairing files and 6-digit codes in the zone and land files. Importing them in this order",
+        "YYYY-MM, empty cells for missing values. Counties are names in the town, enterprise, project",
+        "and pairing files and 6-digit codes in the zone and land files. Importing them in this order",
         "into a fresh database (shanhai db init) reproduces the same table contents.",
         "",
         _pad("顺序 order", 11) + _pad("文件 file", 24) + _pad("编码 encoding", 26) + _pad("行数 rows", 12, "right")
