@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -137,7 +138,9 @@ def test_demo_builds_when_absent_then_reads(tmp_path):
     assert time.perf_counter() - started < 120  # generous: the 30 s target is measured in benchmarks/
 
 
-def test_json_stdout_holds_nothing_else(small_db):
-    result = shanhai("demo", "--db", str(small_db), "--json")
+def test_json_stdout_holds_nothing_else(small_db, tmp_path):
+    copy = tmp_path / "province.duckdb"   # demo stores its per-mu run: keep the session fixture pristine
+    shutil.copy(small_db, copy)
+    result = shanhai("demo", "--db", str(copy), "--json")
     assert result.returncode == 0
     json.loads(result.stdout)  # raises if anything else was printed
