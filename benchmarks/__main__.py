@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             + (", --pycache" if args.pycache else ""))
     info = machine()
     info["bytecode"] = bytecode_note(args.pycache)
+    info["mode"] = f"{mode}, repeat {args.repeat}"
     console.print(f"[bold]Shanhai benchmarks[/bold] ({mode}, repeat {args.repeat}) — {info['date']}, "
                   f"commit {info['commit']}, {info['cpus']}")
     console.print(f"[dim]{WALL_METHOD}.\n{RSS_METHOD}.\n{CONTENTION_METHOD}.[/dim]")

@@ -403,8 +403,9 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
     if info:
         from benchmarks.report import contention
 
-        lines += [f"Measured {info.get('date', '')}, commit {info.get('commit', '')}; contention during these runs: "
-                  f"{contention(chosen)}.", ""]
+        mode = f" (`python -m benchmarks`: {info['mode']})" if info.get("mode") else ""
+        lines += [f"Measured {info.get('date', '')}{mode}, commit {info.get('commit', '')}; contention during these "
+                  f"runs: {contention(chosen)}.", ""]
     lines += md_table(COLUMNS, rows(cases))
     checked = next((c.check for c in chosen if c.check), None)
     if checked:
