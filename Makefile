@@ -11,7 +11,7 @@
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: run test bench uv java clean
+.PHONY: run test bench uv java sysdeps clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -21,11 +21,24 @@ java:
 	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || \
 		(apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless)
 
-run: uv
+# Debian packages the briefings and the browser tests need: Chinese fonts for WeasyPrint's PDF,
+# pdftoppm to render PDF pages in tests, chromium (+ driver) for Playwright (no `playwright install`).
+sysdeps:
+	@missing=""; \
+	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium chromium-driver"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		(apt-get update && apt-get install -y --no-install-recommends $$missing) || \
+		(sudo apt-get update && sudo apt-get install -y --no-install-recommends $$missing); \
+	fi
+
+run: uv sysdeps
 	$(UV) sync --frozen
 	$(UV) run --frozen shanhai demo
 
-test: uv java
+test: uv java sysdeps
 	$(UV) sync --frozen --group test
 	$(UV) run --frozen pytest
 
