@@ -183,6 +183,14 @@ def _maxrss_mb() -> float:
     return raw / 2**20 if sys.platform == "darwin" else raw / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process so far (every thread: DuckDB's too), user + system."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child_shanhai(path: str, db: str) -> dict:
     import importlib
 
@@ -190,6 +198,7 @@ def _child_shanhai(path: str, db: str) -> dict:
     from shanhai.store import open_store
 
     phases: dict[str, float] = {}
+    phases_cpu: dict[str, float] = {}    # CPU seconds of the process during each phase
     for module_name, attribute, label in _ENGINE_FUNCTIONS:
         module = importlib.import_module(module_name)
         original = getattr(module, attribute, None)
@@ -197,11 +206,12 @@ def _child_shanhai(path: str, db: str) -> dict:
             continue
 
         def timed(*args, __original=original, __label=label, **kwargs):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_s()
             try:
                 return __original(*args, **kwargs)
             finally:
                 phases[__label] = phases.get(__label, 0.0) + time.perf_counter() - started
+                phases_cpu[__label] = phases_cpu.get(__label, 0.0) + _cpu_s() - cpu
 
         setattr(module, attribute, timed)
     import importlib.abc
@@ -231,40 +241,51 @@ def _child_shanhai(path: str, db: str) -> dict:
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, TimePandas())
     marks: list[tuple[str, float]] = []
-    started = time.perf_counter()
+    cpu_marks: dict[str, float] = {}
+    started, cpu_started = time.perf_counter(), _cpu_s()
+
+    def progress(label, fraction):
+        marks.append((label, time.perf_counter() - started))
+        cpu_marks[label] = _cpu_s()
+
     with open_store(db) as store:
-        opened = time.perf_counter()
-        result = import_file(store, "enterprise-years", path,
-                             progress=lambda label, f: marks.append((label, time.perf_counter() - started)))
-    done = time.perf_counter()
+        opened, cpu_opened = time.perf_counter(), _cpu_s()
+        result = import_file(store, "enterprise-years", path, progress=progress)
+    done, cpu_done = time.perf_counter(), _cpu_s()
     steps = {label: t for label, t in marks}
     cleaning = [steps.get("清洗校验 cleaning"), steps.get("合并 merging")]
     if None not in cleaning:
-        inside = sum(phases.get(k, 0.0) for k in _CLEANING_PHASES)
-        phases["rest of the cleaning step (macros, schema)"] = cleaning[1] - cleaning[0] - inside
+        label = "rest of the cleaning step (macros, schema)"
+        phases[label] = cleaning[1] - cleaning[0] - sum(phases.get(k, 0.0) for k in _CLEANING_PHASES)
+        phases_cpu[label] = (cpu_marks["合并 merging"] - cpu_marks["清洗校验 cleaning"]
+                             - sum(phases_cpu.get(k, 0.0) for k in _CLEANING_PHASES))
     merging = [steps.get("合并 merging"), steps.get("完成 done")]
     if None not in merging:
-        inside = sum(phases.get(k, 0.0) for k in _MERGING_PHASES)
-        phases["commit (the rest of the merging step)"] = merging[1] - merging[0] - inside
-    phases["open store"] = opened - started
+        label = "commit (the rest of the merging step)"
+        phases[label] = merging[1] - merging[0] - sum(phases.get(k, 0.0) for k in _MERGING_PHASES)
+        phases_cpu[label] = (cpu_marks["完成 done"] - cpu_marks["合并 merging"]
+                             - sum(phases_cpu.get(k, 0.0) for k in _MERGING_PHASES))
+    phases["open store"], phases_cpu["open store"] = opened - started, cpu_opened - cpu_started
     phases["close store (checkpoint)"] = done - (steps.get("完成 done", done - started) + started)
+    phases_cpu["close store (checkpoint)"] = cpu_done - cpu_marks.get("完成 done", cpu_done)
     return {"rows_in": result.rows_in, "loaded": result.loaded, "inserted": result.inserted,
             "rejected": result.rejected, "warned": result.warned, "unknown_columns": result.unknown_columns,
-            "work_s": done - started, "phases": phases, "steps": steps}
+            "work_s": done - started, "work_cpu_s": cpu_done - cpu_started, "phases": phases,
+            "phases_cpu": phases_cpu, "steps": steps}
 
 
 def _child_pandas(path: str, db: str) -> dict:
     import duckdb
     import pandas as pd
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_s()
     if path.endswith(".csv"):
         frame = pd.read_csv(path)
     else:
         import fastexcel
 
         frame = fastexcel.read_excel(path).load_sheet(0).to_pandas()
-    read = time.perf_counter()
+    read, cpu_read = time.perf_counter(), _cpu_s()
     frame = frame.rename(columns={header: column for header, column, _ in HEADERS if column})
     frame = frame.drop(columns=[header for header, column, _ in HEADERS if column is None] + ["name"])
     for header, column, factor in HEADERS:
@@ -279,7 +300,7 @@ def _child_pandas(path: str, db: str) -> dict:
                   & frame["above_scale"].notna()]
     frame["confirmed"] = frame["confirmed"].fillna(False)
     frame["dataset_id"] = "pandas-baseline"
-    cleaned = time.perf_counter()
+    cleaned, cpu_cleaned = time.perf_counter(), _cpu_s()
     con = duckdb.connect(db)
     con.execute("BEGIN TRANSACTION")
     con.register("_frame", frame)
@@ -287,11 +308,12 @@ def _child_pandas(path: str, db: str) -> dict:
     con.execute("COMMIT")
     loaded = con.execute("SELECT count(*) FROM enterprise_years").fetchone()[0]
     con.close()
-    done = time.perf_counter()
+    done, cpu_done = time.perf_counter(), _cpu_s()
+    names = ("read file", "rename, to_numeric, drop invalid", "INSERT OR REPLACE, commit, close")
     return {"rows_in": int(len(frame)), "loaded": int(loaded), "inserted": int(loaded), "rejected": 0,
-            "work_s": done - started,
-            "phases": {"read file": read - started, "rename, to_numeric, drop invalid": cleaned - read,
-                       "INSERT OR REPLACE, commit, close": done - cleaned}}
+            "work_s": done - started, "work_cpu_s": cpu_done - cpu_started,
+            "phases": dict(zip(names, (read - started, cleaned - read, done - cleaned))),
+            "phases_cpu": dict(zip(names, (cpu_read - cpu_started, cpu_cleaned - cpu_read, cpu_done - cpu_cleaned)))}
 
 
 def child_main(argv: list[str]) -> None:
@@ -328,16 +350,17 @@ def import_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> lis
     with tempfile.TemporaryDirectory(prefix="shanhai-bench-import-") as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
-        codes = _firms(n_firms)
         base = folder / "register.duckdb"
-        build_register(base, codes)
-        inputs = {}
-        table = rows_table(codes, csv_rows)
-        inputs["csv"] = folder / f"enterprise-years-{csv_rows}.csv"
-        write_csv(table, inputs["csv"])
-        inputs["xlsx"] = folder / f"enterprise-years-{xlsx_rows}.xlsx"
-        write_xlsx(table.slice(0, xlsx_rows), inputs["xlsx"])
-        del table
+        inputs = {"csv": folder / f"enterprise-years-{csv_rows}.csv",
+                  "xlsx": folder / f"enterprise-years-{xlsx_rows}.xlsx"}
+        # made by an unmeasured child: a child's ru_maxrss starts at its parent's high-water mark
+        # (the kernel carries it over fork and exec), so a parent that had held the 1,000,000-row
+        # table would report that as the peak of every child using less
+        made = run_child([sys.executable, "-P", str(Path(__file__).resolve()), "inputs", str(base),
+                          str(inputs["csv"]), str(inputs["xlsx"]), str(csv_rows), str(xlsx_rows)],
+                         folder, timeout_s)
+        if not made.ok:
+            raise RuntimeError(f"making the import inputs failed:\n{made.stderr_tail()}")
         log(f"import inputs: {n_firms:,} firms in the register, {csv_rows:,}-row CSV "
             f"({inputs['csv'].stat().st_size / 2**20:.0f} MB), {xlsx_rows:,}-row XLSX "
             f"({inputs['xlsx'].stat().st_size / 2**20:.0f} MB), made in {time.perf_counter() - started:.0f} s")
@@ -369,7 +392,8 @@ def import_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> lis
                     case.db_mb.append(sum(f.stat().st_size for f in run_dir.glob("shanhai.duckdb*")) / 2**20)
                     shutil.rmtree(run_dir)
                     log(f"import {case.case} run {i + 1}/{repeat}: {run.wall_s:.1f} s "
-                        f"(import {report['work_s']:.1f} s), peak RSS {run.maxrss_mb or 0:.0f} MB")
+                        f"(import {report['work_s']:.1f} s), CPU {run.cpu_s or 0:.1f} s, "
+                        f"other processes {run.others_cpu_s or 0:.1f} CPU s, peak RSS {run.maxrss_mb or 0:.0f} MB")
                 cases.append(case)
     return cases
 
@@ -377,9 +401,9 @@ def import_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> lis
 # ---------------------------------------------------------------------------- tables
 
 
-IMPORT_COLUMNS = ("engine", "input", "wall s", "import s", "peak RSS MB", "rows/s", "target s", "ratio to target",
-                  "ratio to pandas", "pass/fail")
-PHASE_COLUMNS = ("case", "phase", "s", "share of import")
+IMPORT_COLUMNS = ("engine", "input", "wall s", "import s", "CPU s", "other CPU s", "peak RSS MB", "rows/s", "target s",
+                  "ratio to target", "ratio to pandas", "pass/fail")
+PHASE_COLUMNS = ("case", "phase", "s", "CPU s", "share of import")
 
 
 def _num(value, digits=2) -> str:
@@ -402,7 +426,8 @@ def import_rows(cases: list) -> list[list[str]]:
         base = _baseline(case, cases)
         rows = case.scale
         ratio_pandas = case.wall_s / base.wall_s if case.ok and base and engine != "pandas" else None
-        out.append([engine, case.size, _num(case.wall_s), _num(work), _num(case.maxrss_mb, 0),
+        out.append([engine, case.size, _num(case.wall_s), _num(work), _num(case.cpu_s), _num(case.others_cpu_s),
+                    _num(case.maxrss_mb, 0),
                     f"{rows / case.wall_s:,.0f}" if case.ok else "—", _num(case.target_s, 0),
                     _num(case.ratio), _num(ratio_pandas), case.status])
     return out
@@ -415,9 +440,10 @@ def phase_rows(cases: list) -> list[list[str]]:
             continue
         report = case.median_report()
         total = report["work_s"]
+        cpu = report.get("phases_cpu", {})
         for name, seconds in sorted(report["phases"].items(), key=lambda kv: -kv[1]):
             if seconds >= 0.005:
-                out.append([case.case, name, f"{seconds:.2f}", f"{100 * seconds / total:.0f} %"])
+                out.append([case.case, name, f"{seconds:.2f}", _num(cpu.get(name)), f"{100 * seconds / total:.0f} %"])
     return out
 
 
@@ -430,20 +456,40 @@ def markdown_section(cases: list, md_table) -> list[str]:
              "(`read_csv`, rename with a dict, `to_numeric(errors='coerce')`, drop invalid rows, "
              "`INSERT OR REPLACE` on the same key) in a fresh child. wall s = the child's whole life "
              "(start-up and imports included), import s = inside the child, from opening the store to "
-             "closing it. ratio to pandas = wall / pandas' wall on the same input (below 1: faster). "
+             "closing it. CPU s = the child's user + system CPU time (all its threads; up to 2 × wall "
+             "on 2 cores), other CPU s = what other processes took from the machine meanwhile (contention: "
+             "well above 0, the wall times are pessimistic). "
+             "ratio to pandas = wall / pandas' wall on the same input (below 1: faster). "
              f"XLSX baseline: {XLSX_BASELINE_NOTE}.", ""]
     lines += md_table(IMPORT_COLUMNS, import_rows(cases))
     phases = phase_rows(cases)
     if phases:
         lines += ["", "Phases inside the child (the engine's functions wrapped with a timer; the cleaning SQL is "
-                  "the rest of the step between the progress calls `清洗校验 cleaning` and `合并 merging`):", ""]
+                  "the rest of the step between the progress calls `清洗校验 cleaning` and `合并 merging`; "
+                  "CPU s = the child's CPU time during the phase, all threads):", ""]
         lines += md_table(PHASE_COLUMNS, phases)
     return lines
+
+
+def inputs_main(argv: list[str]) -> None:
+    """The register database, the CSV and the XLSX (its first ``xlsx_rows`` rows)."""
+    from pathlib import Path
+
+    base, csv_path, xlsx_path, csv_rows, xlsx_rows = argv
+    csv_rows, xlsx_rows = int(csv_rows), int(xlsx_rows)
+    codes = _firms(csv_rows // len(YEARS))
+    build_register(Path(base), codes)
+    table = rows_table(codes, csv_rows)
+    write_csv(table, csv_path)
+    write_xlsx(table.slice(0, xlsx_rows), xlsx_path)
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "child":
         os.environ.pop("SHANHAI_DB", None)
         child_main(sys.argv[2:])
+    elif len(sys.argv) >= 2 and sys.argv[1] == "inputs":
+        os.environ.pop("SHANHAI_DB", None)
+        inputs_main(sys.argv[2:])
     else:
         sys.exit("run the suite with `python -m benchmarks --only import`")

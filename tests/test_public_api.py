@@ -55,3 +55,14 @@ def test_layers_point_down():
             text = file.read_text("utf-8")
             for name in forbidden:
                 assert name not in text, f"{file.relative_to(root)} must not use {name}"
+
+
+def test_ingest_kinds_stays_a_function_after_its_subpackage_is_imported():
+    """``shanhai.ingest.kinds`` is both a function and the subpackage of kind files: importing the
+    subpackage (importlib.resources does) must not replace the function (a web test caught it)."""
+    import importlib
+
+    import shanhai.ingest as ingest
+
+    importlib.import_module("shanhai.ingest.kinds")
+    assert callable(ingest.kinds) and "enterprise-years" in ingest.kinds()

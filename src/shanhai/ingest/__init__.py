@@ -5,6 +5,10 @@ header row(s), maps the Chinese headers users write to the schema (``kinds/*.tom
 validates every cell, and merges the valid rows in one transaction with a change history.
 """
 
+# The kind files live in the subpackage ``shanhai.ingest.kinds``; import it before binding the
+# function ``kinds`` below, or the first later import of the subpackage (importlib.resources does
+# one) would replace the function with the module on this package.
+import shanhai.ingest.kinds as _kind_files  # noqa: F401,E402
 from shanhai.ingest.importer import ImportResult, Problem, import_file
 from shanhai.ingest.spec import Kind, kind, kinds
 

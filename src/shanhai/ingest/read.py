@@ -16,6 +16,11 @@ skips; numpy then finds the lines. When DuckDB finds the guess wrong (bytes that
 UTF-8, a wider record, mixed line ends) the import starts again on the exact path: encoding
 detected over the whole file (and transcoded to UTF-8), every line counted, the widest record
 found, the lenient reader.
+
+The fast path never holds the whole file in Python: the sample, the check for quote characters
+and the thread's hash and count read it in pieces (a large file would otherwise add its size to
+the import's peak memory). The exact path and the numbering of a file with blank lines read
+all of it, when they are needed.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import codecs
 import csv
 import hashlib
 import io
+import os
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -42,6 +49,7 @@ HEAD_ROWS = 30                  # records kept in Python for header detection
 SAMPLE_LINES = 2000             # the fast path takes the width of a CSV from its first lines ...
 SAMPLE_BYTES = 4 << 20          # ... or its first 4 MB, whichever ends first
 MAGIC_ZIP, MAGIC_OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+CHUNK = 1 << 20                 # pieces in which a file is scanned and hashed
 
 
 class Reread(Exception):
@@ -57,7 +65,7 @@ class Source:
     """Records of text cells: the first ones in Python, all of them as SQL."""
 
     path: Path
-    data: bytes                                  # the file's bytes (fingerprint)
+    data: bytes | None                           # the file's bytes (None: read from path when needed)
     width: int
     head: list[list[str | None]]                 # the first HEAD_ROWS records, ``width`` cells each
     head_rows: list[int]                         # their row numbers as the user sees them
@@ -75,7 +83,13 @@ class Source:
 
     def __post_init__(self):
         if self.facts is None:
-            self.facts = _Facts(self.data)
+            self.facts = _Facts(self.path if self.data is None else self.data)
+
+    def content(self) -> bytes:
+        """The file's bytes (read now if the Source was made without them)."""
+        if self.data is None:
+            self.data = self.path.read_bytes()
+        return self.data
 
     def digest(self):
         """sha256 of the file's bytes (a hashlib object to update further)."""
@@ -116,7 +130,7 @@ class Source:
         if self.fast:
             if records == self.facts.result()[1]:
                 return None
-            lines, _ = _record_lines(self.data, self.delimiter, quoted=False)
+            lines, _ = _record_lines(self.content(), self.delimiter, quoted=False)
             if len(lines) == records:
                 return lines
             raise Reread(self.exact())
@@ -129,26 +143,66 @@ class Source:
 class _Facts:
     """The file's sha256 and its count of lines (blank lines at the end left out), worked out in
     a thread while DuckDB reads the file: hashing releases the GIL, and the main thread waits in
-    DuckDB, which releases it too."""
+    DuckDB, which releases it too. From the bytes when the caller has them, else from the file,
+    read in pieces of ``CHUNK`` bytes."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes | Path):
         self._data = data
         self._done: tuple | None = None
+        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="shanhai-file-facts", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        data = self._data
-        digest = hashlib.sha256(data)
-        end = len(data)
-        while end and data[end - 1] in (10, 13):        # blank lines at the end shift nothing
-            end -= 1
-        self._done = (digest, data.count(b"\n", 0, end) + 1 if end else 0)
-        self._data = None
+        try:
+            if isinstance(self._data, Path):
+                self._done = _file_facts(self._data)
+            else:
+                self._done = _bytes_facts(self._data)
+        except BaseException as exc:    # re-raised by result(), in the caller's thread
+            self._error = exc
+        finally:
+            self._data = None
 
     def result(self) -> tuple:
         self._thread.join()
+        if self._error is not None:
+            raise ShanhaiError(f"cannot read the file: {_first_line(self._error)}") from self._error
         return self._done
+
+
+def _bytes_facts(data: bytes) -> tuple:
+    digest = hashlib.sha256(data)
+    end = len(data)
+    while end and data[end - 1] in (10, 13):        # blank lines at the end shift nothing
+        end -= 1
+    return digest, data.count(b"\n", 0, end) + 1 if end else 0
+
+
+def _file_facts(path: Path) -> tuple:
+    """As :func:`_bytes_facts`, reading the file in pieces: the newlines in a trailing run of
+    line ends (which may span pieces) are left out of the count."""
+    digest = hashlib.sha256()
+    newlines, trailing, filled = 0, 0, False
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb") as handle:
+        while True:
+            size = handle.readinto(buffer)
+            if not size:
+                break
+            piece = view[:size]
+            digest.update(piece)
+            count = buffer.count(b"\n", 0, size)
+            newlines += count
+            end = size
+            while end and buffer[end - 1] in (10, 13):
+                end -= 1
+            if end:                                  # the piece has text: a new trailing run
+                trailing, filled = buffer.count(b"\n", end, size), True
+            else:                                    # line ends only: the run goes on
+                trailing += count
+    return digest, newlines - trailing + 1 if filled else 0
 
 
 def open_source(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> Source:
@@ -194,6 +248,11 @@ def _excel(path: Path, sheet: str | None) -> Source:
         chosen = names[int(sheet) - 1]
     else:
         raise ShanhaiError(f"{path} has no sheet {sheet!r}: its sheets are {', '.join(names)}")
+    if "pyarrow" not in sys.modules:
+        # the sheet arrives as a pyarrow RecordBatch: import pyarrow (a quarter to half a second
+        # in a fresh process) while calamine parses the sheet, which releases the GIL
+        importer = threading.Thread(target=_import_pyarrow, name="shanhai-import-pyarrow", daemon=True)
+        importer.start()
     try:
         batch = reader.load_sheet_eager(chosen, header_row=None, skip_rows=0, dtypes="string")
     except Exception as exc:
@@ -206,6 +265,13 @@ def _excel(path: Path, sheet: str | None) -> Source:
     relation = "SELECT " + ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" for i in range(width)) + " FROM _import_sheet"
     return Source(path, data, width, head, list(range(1, len(head) + 1)), sheet=chosen, relation=relation,
                   arrow=_Batches(batch))
+
+
+def _import_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except Exception:       # fastexcel's own import of it reports the problem
+        pass
 
 
 class _Batches:
@@ -247,16 +313,30 @@ def detect_encoding(data: bytes) -> str:
 
 
 def _csv(path: Path, encoding: str | None) -> Source:
-    data = path.read_bytes()
-    if data[:4] == MAGIC_ZIP or data[:4] == MAGIC_OLE:
-        raise ShanhaiError(f"{path} is an Excel workbook with a CSV name: rename it to .xlsx")
-    if b"\x00" in data[:4096]:
-        raise ShanhaiError(f"{path} is not a text file (it contains NUL bytes): expected CSV")
-    if encoding is None and b'"' not in data:
-        fast = _fast_csv(path, data)
+    with open(path, "rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+        if head[:4] == MAGIC_ZIP or head[:4] == MAGIC_OLE:
+            raise ShanhaiError(f"{path} is an Excel workbook with a CSV name: rename it to .xlsx")
+        if b"\x00" in head[:4096]:
+            raise ShanhaiError(f"{path} is not a text file (it contains NUL bytes): expected CSV")
+        whole = len(head) == os.fstat(handle.fileno()).st_size
+        quoted = encoding is not None or b'"' in head or (not whole and _finds(handle, b'"'))
+    if not quoted:
+        fast = _fast_csv(path, head, whole)
         if fast is not None:
             return fast
-    return _exact_csv(path, data, encoding)
+    return _exact_csv(path, path.read_bytes(), encoding)
+
+
+def _finds(handle, needle: bytes) -> bool:
+    """Whether the rest of the open file holds ``needle`` (one byte), read in pieces."""
+    buffer = bytearray(CHUNK)
+    while True:
+        size = handle.readinto(buffer)
+        if not size:
+            return False
+        if buffer.find(needle, 0, size) >= 0:
+            return True
 
 
 def _delimiter(path: Path, sample: bytes) -> str:
@@ -271,16 +351,18 @@ def _relation(source: Path, width: int, delimiter: str, *, strict: bool, paralle
             "nullstr = '')")
 
 
-def _fast_csv(path: Path, data: bytes) -> Source | None:
-    """The fast path's Source, or None when the sample already shows it does not apply."""
-    limit = min(len(data), SAMPLE_BYTES)
+def _fast_csv(path: Path, data: bytes, whole: bool) -> Source | None:
+    """The fast path's Source, or None when the sample already shows it does not apply.
+
+    ``data``: the file's first ``SAMPLE_BYTES`` bytes, all of them when ``whole``."""
+    limit = len(data)
     end, count = 0, 0
     while count < SAMPLE_LINES:
         newline = data.find(b"\n", end, limit)
         if newline < 0:
             break
         end, count = newline + 1, count + 1
-    if limit == len(data) and count < SAMPLE_LINES:
+    if whole and count < SAMPLE_LINES:
         end = len(data)                  # the sample is the whole file
     elif end == 0:
         return None                      # a first line longer than SAMPLE_BYTES
@@ -309,8 +391,8 @@ def _fast_csv(path: Path, data: bytes) -> Source | None:
     head = [row + [None] * (width - len(row)) for row in head]
     relation = _relation(path, width, delimiter, strict=True, parallel=True)
     encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
-    return Source(path, data, width, head, head_rows, encoding=encoding, relation=relation, fast=True,
-                  exact=lambda: _exact_csv(path, data, None), delimiter=delimiter)
+    return Source(path, None, width, head, head_rows, encoding=encoding, relation=relation, fast=True,
+                  exact=lambda: _exact_csv(path, path.read_bytes(), None), delimiter=delimiter)
 
 
 def _exact_csv(path: Path, data: bytes, encoding: str | None) -> Source:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import xlsxwriter
-
 from shanhai.errors import ShanhaiError
 from shanhai.ingest.importer import ImportResult
 
 
 def write_rejects(result: ImportResult, path: Path) -> Path:
+    import xlsxwriter  # a quarter of a second: only when there is a workbook to write
+
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise ShanhaiError(f"cannot write the rejects workbook {path}: folder {path.parent} does not exist")
