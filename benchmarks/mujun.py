@@ -398,7 +398,7 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
              f"Target (from the issue): 1,000,000 enterprises end to end under {TARGET_S:g} s with peak memory "
              f"under 1.5 GB: ratio to target = run s / {TARGET_S:g} s · peak RSS / {TARGET_MB:,.0f} MB, both "
              "below 1 to pass. ratio to pandas = run s / pandas' run s on the same input. results = the "
-             "pandas results compared with the run's stored `mujun_results`, firm by firm, exactly "
+             "pandas results compared with the run's stored `mujun_results` (the view over `mujun_scores`), firm by firm, exactly "
              f"({', '.join(CHECK_COLUMNS)}).", ""]
     if info:
         from benchmarks.report import contention

@@ -79,10 +79,7 @@ def prepare(out: str, scale: float, seed: int, copies: int, years: tuple[int, ..
 STAGE_NAMES = {
     ("evaluate", 1): "stage 1: inputs, scope, population, indicator values",
     ("_benchmarks", 1): "stage: benchmarks per unit",
-    ("evaluate", 2): "stage 2: benchmarks and raw scores",
-    ("evaluate", 3): "stage 3: missing-data rules",
-    ("evaluate", 4): "stage 4: total, rank, class",
-    ("rollups", 1): "roll-up stage: partial sums per cell (level keys × scale × population × class)",
+    ("rollups", 1): "roll-up stage: partial sums per cell (county × town × zone × industry × scale × population × class)",
 }
 
 
@@ -172,14 +169,15 @@ def run_shanhai(db: str, policy: str, year: int) -> dict:
     phases.wrap(analysis, "release", "drop the stage tables")
     phases.wrap(analysis, "evaluate", "evaluate: build the Ibis expressions (outside its stages)")
     phases.wrap(analysis, "rollups", "rollups: build the Ibis expressions (outside its stages)")
-    phases.wrap(shanhai.engine, "insert", lambda args, kwargs: f"insert {args[2]} (compile + INSERT … SELECT)")
+    phases.wrap(shanhai.engine, "insert", lambda args, kwargs: f"insert {args[2]} (compile + INSERT … SELECT)"
+                + (": scores, rank, class, rules, consequences" if args[2] == "mujun_scores" else ""))
     phases.wrap(shanhai.engine, "connect", "connect the Ibis backend (first use: imports ibis.backends.duckdb)")
     phases.wrap(shanhai.policy, "get", "load the preset")
     phases.wrap(job, "inputs_fingerprint", "inputs fingerprint")
     phases.wrap(job, "_years", "years in the store")
     phases.wrap(job, "_previous_run", "previous run look-up")
     phases.wrap(job, "audit_append", "audit append")
-    phases.wrap(job, "summary_of", "summary (class counts from mujun_results)")
+    phases.wrap(job, "summary_of", "summary (class counts from mujun_scores)")
     marks: dict[str, float] = {}
 
     def progress(label, fraction):

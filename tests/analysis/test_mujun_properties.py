@@ -6,7 +6,10 @@ one store, in three counties (a county is its own evaluation unit, so one evalua
 three): as drawn; with one firm's tax raised; with every money column × 10,000 (the same money in
 元 instead of 万元). Evaluated with ``benchmarks='data'`` (each benchmark the county's own figure):
 
-* raising an enterprise's tax never lowers its score nor worsens its class;
+* raising an enterprise's reported tax never lowers its score nor worsens its class (a firm that
+  reported none first reports 0 in every copy: from no tax to some, the firm joins the data
+  benchmark's Σ tax ÷ Σ land, which can lower the benchmark and lift every other firm — the
+  method, shown by ``test_a_first_reported_tax_can_cost_rank_under_data_benchmarks``);
 * the money unit does not change a class (when every benchmark is a statistic of the data; a
   published fixed benchmark, as Linhai's, is in 万元 and is rightly not scale-free);
 * the class from the score follows the rank-share rule, and without ties or hard rules the class
@@ -105,13 +108,17 @@ def test_evaluation_properties(mj, prop_store, name, firms, data):
     preset = policy.get(name)
     k = data.draw(st.integers(0, len(firms) - 1), label="raised firm")
     plus = data.draw(st.integers(1, 100_000).map(lambda c: Decimal(c) / 100), label="tax raised by (万元)")
+    if firms[k]["tax_paid"] is None:
+        # the raised firm reports a tax in every copy: from none to some is not a raise but the
+        # firm joining the data benchmark, which may rightly cost it rank (see the test below)
+        firms = [dict(f, tax_paid=Decimal(0)) if i == k else f for i, f in enumerate(firms)]
     rows = []
     for i, f in enumerate(firms):
         base = dict(f, n=i + 1)
         rows.append(dict(base, county=P))
         raised = dict(base, county=R)
         if i == k:
-            raised["tax_paid"] = (f["tax_paid"] or 0) + plus
+            raised["tax_paid"] = f["tax_paid"] + plus
         rows.append(raised)
         rows.append(dict(base, county=S, **{c: f[c] * 10_000 for c in MONEY if f[c] is not None}))
     mj.clear(prop_store)
@@ -214,3 +221,36 @@ def test_units_in_the_import_file_do_not_change_classes(mj, tmp_path):
     assert pops == {"above_scale", "below_scale_3mu", "below_scale_small", "lessee"}
     assert results[mj.uscc(5, P)]["population"] == "below_scale_3mu"
     assert results[mj.uscc(6, P)]["population"] == "below_scale_small"
+
+
+def test_a_first_reported_tax_can_cost_rank_under_data_benchmarks(mj):
+    """Why the monotonicity property raises only a tax that was reported: with ``benchmarks='data'``
+    the benchmark is Σ tax ÷ Σ land over the firms *with a value*, so a firm that reported no tax
+    is outside it. Once it reports even a little, its land joins the denominator, the county's tax
+    per mu falls, and every other firm's tax score rises by the same factor — more, in points,
+    than the newcomer's own small score. Here firm 1 (no tax, the best value added per mu) is
+    first and class A; reporting 1 万元 of tax drops the county benchmark from 7.75 to 6.22 万元/亩,
+    firms 3-5 (10 万元/亩) gain 9.5 points each and pass it: firm 1 ranks fourth, class B. With the
+    published (fixed) benchmarks the same change cannot lower it. This is the method (sum over
+    sum of the reported figures), not an engine fault: the hypothesis property
+    ``test_evaluation_properties`` therefore raises a tax that was reported, where the newcomer
+    effect does not arise."""
+    preset = policy.get("huangyan-2021")
+    firms = [dict(n=1, tax_paid=None, value_added=130), dict(n=2, tax_paid=10, value_added=100),
+             *(dict(n=n, tax_paid=100, value_added=10) for n in (3, 4, 5))]
+    rows = [dict(f, county=county, above_scale=True, land_own_mu=10,
+                 **({"tax_paid": 1} if county == R and f["n"] == 1 else {}))
+            for county in (P, R) for f in firms]
+    store = mj.store(rows)
+    for benchmarks in ("data", "preset"):
+        results, bms = mj.evaluate(store, preset, 2022, benchmarks=benchmarks)
+        before, after = results[mj.uscc(1, P)], results[mj.uscc(1, R)]
+        assert after["tax_per_mu_score"] > before["tax_per_mu_score"] == 0
+        if benchmarks == "preset":      # the others' scores do not move: it cannot lose
+            assert after["rank"] <= before["rank"] and after["class"] <= before["class"], (before, after)
+        else:
+            assert (before["class"], after["class"]) == ("A", "B")
+            tax = {b["unit_id"]: b["benchmark"] for b in bms
+                   if b["indicator"] == "tax_per_mu" and b["population"] == "above_scale"}
+            assert tax[P] == pytest.approx(310 / 40) and tax[R] == pytest.approx(311 / 50)
+            assert (before["rank"], after["rank"]) == (1, 4)

@@ -241,29 +241,60 @@ def _score(t: ir.Table, rule: IndicatorRule, benchmark: ir.Value) -> ir.Floating
     return _round(raw, SCORE_DIGITS)
 
 
+FAST_DECIMAL_BELOW = 1e8
+
+
 def _round(x: ir.NumericValue, digits: int) -> ir.FloatingValue:
     """x rounded half away from zero to ``digits`` decimals, the same on DuckDB and Spark: through
-    DECIMAL(38, 9), which also absorbs last-bit differences of sums added in another order
-    (DuckDB rounds a double in binary, Spark its shortest decimal form: 5.21435 differed)."""
-    return x.cast("decimal(38, 9)").round(digits).cast("float64")
+    a decimal with 9 places, which also absorbs last-bit differences of sums added in another order
+    (DuckDB rounds a double in binary, Spark its shortest decimal form: 5.21435 differed).
+
+    DECIMAL(18, 9) (an int64 inside) where |x| < 10^8, DECIMAL(38, 9) (a 128-bit integer, about 20×
+    slower on DuckDB) beyond. Both give the same number wherever the narrow one holds the value
+    (|x| < 10^9): a double becomes a decimal by rounding x × 10^9 to an integer, the same for either
+    width (DuckDB's ``DoubleToDecimalCast``; Spark's ``Decimal.changePrecision``), rounding to
+    ``digits`` places is exact integer arithmetic, and the result × 10^digits < 2^53 turns back into
+    the same double. Scores are not bounded by the preset (a rule without a cap, a data benchmark
+    near zero), hence the guard instead of a proof; tests/analysis/test_mujun_rounding.py checks
+    the two paths agree."""
+    fast = x.cast("decimal(18, 9)").round(digits).cast("float64")
+    slow = x.cast("decimal(38, 9)").round(digits).cast("float64")
+    return ibis.ifelse(x.abs() < FAST_DECIMAL_BELOW, fast, slow)
 
 
-def _missing(t: ir.Table, rule: IndicatorRule, raw: ir.FloatingValue, ranking: list[str]) -> ir.FloatingValue:
+def _missing(rule: IndicatorRule, raw: ir.FloatingValue, stat: ir.FloatingValue) -> ir.FloatingValue:
     """The score of a firm without a value. ``zero`` and ``deduct`` never score better than the
     worst reported score in the ranking unit (a reported net refund scores below 0, and a firm
     that reports nothing must not beat it); ``mean_score`` is the published exception
-    (Huangyan 2022: no emission data → the population's mean score)."""
-    window = ibis.window(group_by=ranking)
+    (Huangyan 2022: no emission data → the population's mean score). ``stat``: the mean
+    (``mean_score``) or the minimum (the others) of the raw scores in the firm's ranking unit."""
     if rule.missing == "mean_score":
-        fill = _round(raw.mean().over(window), SCORE_DIGITS).fill_null(0.0)
+        fill = _round(stat, SCORE_DIGITS).fill_null(0.0)
     else:
-        worst = raw.min().over(window)
+        worst = stat
         if rule.missing == "min_score":
             fill = _round(worst, SCORE_DIGITS).fill_null(0.0)
         else:
             base = ibis.literal(0.0 if rule.missing == "zero" else -rule.deduct)
             fill = ibis.ifelse(worst.notnull() & (worst < base), worst, base)
     return ibis.ifelse(raw.isnull(), fill, raw)
+
+
+def _unit_stats(t: ir.Table, by_indicator: dict, ranking: list[str]) -> ir.Table:
+    """``t`` with the mean and the minimum raw score of each indicator in the firm's ranking unit
+    (``mean__<i>``, ``min__<i>``), as a grouped aggregate joined back (NULL keys match NULL): a
+    window over a million wide rows costs several times more."""
+    stats = {}
+    for i, items in by_indicator.items():
+        for _, rule, _ in items:
+            kind = "mean" if rule.missing == "mean_score" else "min"
+            raw = t[f"r__{i}"]
+            stats[f"{kind}__{i}"] = raw.mean() if kind == "mean" else raw.min()
+    if not stats:
+        return t
+    renamed = {f"{k}__k": k for k in ranking}
+    agg = t.group_by(ranking).aggregate(**stats).rename(renamed)
+    return t.left_join(agg, [t[k].identical_to(agg[f"{k}__k"]) for k in ranking]).drop(*renamed)
 
 
 def _classes_by_share(t: ir.Table, preset: Preset) -> ir.StringValue:
@@ -312,13 +343,15 @@ def _rule_condition(t: ir.Table, rule, year: int) -> ir.BooleanValue:
 
 
 def _apply_rules(t: ir.Table, preset: Preset, year: int) -> ir.Table:
+    """The hard rules; their conditions are columns ``rule__<n>`` (see ``evaluate``: they read the
+    facts, not the score, so they are computed before the ranking and leave its rows narrow)."""
     order = preset.classes.order
     last = len(order) - 1
     index = {c: i for i, c in enumerate(order)}
     idx = ibis.cases(*((t.score_class == c, i) for c, i in index.items()), else_=ibis.null("int64"))
     reason = ibis.ifelse(t.excluded_reason.isnull(), preset.classes.method, "excluded")
-    for rule in preset.rules:
-        cond = _rule_condition(t, rule, year)
+    for n, rule in enumerate(preset.rules):
+        cond = t[f"rule__{n}"]
         a = rule.then
         if a.set is not None:
             new = ibis.literal(index[a.set], "int64")
@@ -373,7 +406,9 @@ def _consequences(t: ir.Table, preset: Preset) -> ir.Table:
         electricity_rate=rate.cast("decimal(8, 4)"),
         water_rate=pick("water", "float64").cast("decimal(8, 4)"),
         gas_rate=pick("gas", "float64").cast("decimal(8, 4)"),
-        surcharge_yuan=amount.cast("decimal(38, 9)").round(2).cast("decimal(18, 2)"),
+        surcharge_yuan=ibis.ifelse(amount.abs() < FAST_DECIMAL_BELOW,                # see _round
+                                   amount.cast("decimal(18, 9)").round(2).cast("decimal(18, 2)"),
+                                   amount.cast("decimal(38, 9)").round(2).cast("decimal(18, 2)")),
         land_tax_relief=pick("land_tax_relief", "float64"),
         energy_quota=pick("energy_quota", "string"),
         land_quota=pick("land_quota", "string"),
@@ -400,11 +435,64 @@ class Stages:
             release(self.backend, self.tables.pop())
 
 
+# what a run stores per firm besides its keys and indicator scores (table mujun_scores)
+SCORE_COLUMNS = ("base_score", "bonus", "penalty", "bonus_flags", "penalty_flags", "total_score", "rank",
+                 "unit_size", "score_class", "class", "class_rule", "class_streak", "electricity_rate",
+                 "water_rate", "gas_rate", "surcharge_yuan", "land_tax_relief", "energy_quota", "land_quota")
+# what the roll-ups read of every firm besides its class, population and surcharge
+ROLLUP_COLUMNS = ("county_adcode", "town_adcode", "zone_id", "industry_code", "above_scale",
+                  "tax_paid", "value_added", "headcount", "energy_tce", "electricity_kwh", "land_used_mu")
+RESULT_COLUMNS = ("uscc", "year", "name", "county_adcode", "city_adcode", "town_adcode", "town_name", "zone_id",
+                  "industry_code", "above_scale", "population", "unit_id", "group_id", "excluded_reason",
+                  *FACT_COLUMNS, "water_t", "land_used_mu")
+
+
 @dataclass
 class Evaluation:
-    results: ir.Table          # one row per enterprise (columns of mujun_results but run_id)
-    benchmarks: ir.Table       # one row per unit × population × indicator
+    """One evaluation. ``scores``: what a run stores per firm (table ``mujun_scores``: keys,
+    population, unit, indicator scores, total, rank, class, consequences); ``benchmarks``: one row
+    per unit × population × indicator; ``facts``: stage 1 (every firm's register keys, facts and
+    indicator values). ``results`` is the wide row of ``mujun_results`` (facts, values, benchmarks,
+    scores), built on demand from the scores and the inputs: the stored run's view gives the
+    same columns."""
+
+    scores: ir.Table
+    benchmarks: ir.Table | None
     stages: Stages
+    facts: ir.Table
+    inputs: ir.Table
+    plan: list[tuple]
+    used: list[str]
+    scored: list[str]
+    year: int
+
+    @property
+    def results(self) -> ir.Table:
+        s = self.scores
+        f = self.inputs.select(*(c for c in RESULT_COLUMNS if c not in ("county_adcode", "population", "unit_id",
+                                                                          "group_id", "excluded_reason")),
+                               *(f"v__{i}" for i in self.used)).rename(uscc_f="uscc")
+        if "water_t" in s.columns:
+            f = f.drop("water_t")
+        t = s.join(f, s.uscc == f.uscc_f)
+        benches = {}
+        if self.benchmarks is not None:
+            b = self.benchmarks
+            wide = b.group_by(["unit_id", "population"]).aggregate(
+                # CASE … ELSE CAST(NULL AS DOUBLE): a double in SQL. A fixed benchmark is a DECIMAL
+                # literal there (Ibis' cast to float64 would be a no-op), which Arrow turns into the
+                # next double (11.5932 → 11.593200000000001); the stored view has the exact one
+                **{f"{i}_benchmark": ibis.ifelse(b.indicator == i, b.benchmark, ibis.null("float64")).max()
+                   for i in self.scored}
+            ).rename(unit_id_b="unit_id", population_b="population")
+            t = t.left_join(wide, (t.unit_id == wide.unit_id_b) & (t.population == wide.population_b))
+            benches = {f"{i}_benchmark": t[f"{i}_benchmark"] for i in self.scored}
+        values = {}
+        for i in INDICATORS:
+            values[i] = t[f"v__{i}"] if i in self.used else ibis.null("float64")
+            values[f"{i}_benchmark"] = benches.get(f"{i}_benchmark", ibis.null("float64"))
+            values[f"{i}_score"] = t[f"{i}_score"] if i in self.scored else ibis.null("float64")
+        return t.select(*RESULT_COLUMNS, **values, **{c: t[c] for c in SCORE_COLUMNS})
 
     def release(self) -> None:
         self.stages.release()
@@ -435,13 +523,21 @@ def evaluate(con: BaseBackend, preset: Preset, year: int, region: str | None = N
     t = t.mutate(population=ibis.ifelse(t.excluded_reason.isnull(), t.population, ibis.null("string")))
     used = preset.indicators_used()
     t = t.mutate(**{f"v__{i}": _value(t, i) for i in used})
-    # Stage 1, every firm with its facts and values, is materialised; the later stages carry only
-    # what the scoring needs (narrow tables are cheap to write) and the result joins stage 1 back.
-    base = stages.keep(t)
-    t, plan, unit_agg = _benchmarks(base, preset, benchmarks, stages)
+    # Stage 1: every firm with what the scoring and the roll-ups read (not the register's names
+    # and the facts no indicator uses: writing a wide stage costs more than computing it). The
+    # rest is one expression over stage 1 and the benchmarks per unit, stored as it is computed.
     flags = [f"flag_{x}" for x in _flags_needed(preset)]
-    keep = ["uscc", "population", "unit_id", "group_id", "excluded_reason", "founded_on", "electricity_kwh",
-            *flags, *(f"v__{i}" for i in used)]
+    founded = ["founded_on"] if any(r.when.founded_within_years is not None for r in preset.rules) else []
+    fact_columns = dict.fromkeys(["uscc", *ROLLUP_COLUMNS, "population", "unit_id", "group_id", "excluded_reason",
+                                  *founded, *flags, *(f"v__{i}" for i in used)])
+    for i in used:
+        d = INDICATORS[i]
+        fact_columns[d.numerator] = None
+        if d.denominator != "land_used":
+            fact_columns[d.denominator] = None
+    wide = t
+    base = stages.keep(t.select(*fact_columns))                                             # stage 1
+    t, plan, unit_agg = _benchmarks(base, preset, benchmarks, stages)
 
     ranking = ["unit_id", "population"] + (["group_id"] if "group" in preset.classes.within else [])
     by_indicator: dict[str, list[tuple[str, IndicatorRule, tuple]]] = {}
@@ -452,22 +548,14 @@ def evaluate(con: BaseBackend, preset: Preset, year: int, region: str | None = N
     scored = list(by_indicator)
     raw_cols = {}
     for i, items in by_indicator.items():
-        benches, raws = [], []
+        raws = []
         for pid, rule, entry in items:
             bench = ibis.literal(entry[3], "float64") if entry[2] == "fixed" else t[entry[3]].cast("float64")
-            benches.append((t.population == pid, bench))
             raws.append((t.population == pid, _score(t, rule, bench)))
-        raw_cols[f"{i}_benchmark"] = ibis.cases(*benches, else_=ibis.null("float64"))
         raw_cols[f"r__{i}"] = ibis.cases(*raws, else_=ibis.null("float64"))
-    t = stages.keep(t.select(*keep, **raw_cols))                                        # stage 2
 
-    # the missing rules: a NULL score takes zero, a deduction or the population's mean/min score
-    final_scores = {}
-    for i, items in by_indicator.items():
-        cases = [(t.population == pid, _missing(t, rule, t[f"r__{i}"], ranking)) for pid, rule, _ in items]
-        final_scores[f"{i}_score"] = ibis.cases(*cases, else_=ibis.null("float64"))
-    t = stages.keep(t.select(*keep, *(f"{i}_benchmark" for i in scored), **final_scores))  # stage 3
-
+    # what reads the facts and flags rather than the score, once, before the ranking: bonus and
+    # penalty points, the hard rules' conditions (the rows ranked then carry no facts or flags)
     def points(items):
         total = ibis.literal(0.0)
         names = []
@@ -485,26 +573,46 @@ def evaluate(con: BaseBackend, preset: Preset, year: int, region: str | None = N
         bonus = ibis.ifelse(bonus > preset.bonus_cap, preset.bonus_cap, bonus)
     if preset.penalty_cap is not None:
         penalty = ibis.ifelse(penalty > preset.penalty_cap, preset.penalty_cap, penalty)
-    base_score = _round(sum((t[f"{i}_score"].fill_null(0.0) for i in scored), ibis.literal(0.0)), SCORE_DIGITS)
     evaluated = t.excluded_reason.isnull()
     nothing = ibis.null("float64")
-    total = ibis.ifelse(evaluated, _round(base_score + bonus - penalty, SCORE_DIGITS), nothing)
+    rules = {f"rule__{n}": _rule_condition(t, rule, year) for n, rule in enumerate(preset.rules)}
+    keep = ["uscc", "county_adcode", "population", "unit_id", "group_id", "excluded_reason", "electricity_kwh",
+            *(["water_t"] if "water_t" in base.columns else [])]
+    t = t.select(*keep, **raw_cols, **rules, bonus=ibis.ifelse(evaluated, bonus, nothing),
+                 penalty=ibis.ifelse(evaluated, penalty, nothing), bonus_flags=_join(bonus_names),
+                 penalty_flags=_join(penalty_names))
+    keep = [*keep, *rules, "bonus", "penalty", "bonus_flags", "penalty_flags"]
+
+    # the missing rules: a NULL score takes zero, a deduction or the population's mean/min score
+    t = _unit_stats(t, by_indicator, ranking)
+    final_scores = {}
+    for i, items in by_indicator.items():
+        cases = []
+        for pid, rule, _ in items:
+            stat = t[("mean__" if rule.missing == "mean_score" else "min__") + i]
+            cases.append((t.population == pid, _missing(rule, t[f"r__{i}"], stat)))
+        final_scores[f"{i}_score"] = ibis.cases(*cases, else_=ibis.null("float64"))
+    t = t.select(*keep, **final_scores)
+
+    # the rounded Σ of the scores once (a column), then the total from it
+    t = t.mutate(sum_score__=_round(sum((t[f"{i}_score"].fill_null(0.0) for i in scored), ibis.literal(0.0)),
+                                    SCORE_DIGITS))
+    evaluated = t.excluded_reason.isnull()
     t = t.mutate(
-        base_score=ibis.ifelse(evaluated, base_score, nothing),
-        bonus=ibis.ifelse(evaluated, bonus, nothing),
-        penalty=ibis.ifelse(evaluated, penalty, nothing),
-        bonus_flags=_join(bonus_names), penalty_flags=_join(penalty_names),
-        total_score=total,
-    )
-    window = ibis.window(group_by=ranking, order_by=[ibis.desc(t.total_score)])
+        base_score=ibis.ifelse(evaluated, t.sum_score__, nothing),
+        total_score=ibis.ifelse(evaluated, _round(t.sum_score__ + t.bonus - t.penalty, SCORE_DIGITS), nothing),
+    ).drop("sum_score__")
+    # rank and unit size from one window: the same partition and order, the size over the whole frame
+    ordered = ibis.window(group_by=ranking, order_by=[ibis.desc(t.total_score)])
+    whole = ibis.window(group_by=ranking, order_by=[ibis.desc(t.total_score)], rows=(None, None))
+    evaluated = t.excluded_reason.isnull()
     t = t.mutate(
-        rank=ibis.ifelse(evaluated, (ibis.rank().over(window) + 1).cast("int32"), ibis.null("int32")),
-        unit_size=ibis.ifelse(evaluated, t.count().over(ibis.window(group_by=ranking)).cast("int32"),
-                              ibis.null("int32")),
+        rank=ibis.ifelse(evaluated, (ibis.rank().over(ordered) + 1).cast("int32"), ibis.null("int32")),
+        unit_size=ibis.ifelse(evaluated, t.count().over(whole).cast("int32"), ibis.null("int32")),
     )
     score_class = (_classes_by_share(t, preset) if preset.classes.method == "rank_shares"
                    else _classes_by_threshold(t, preset))
-    t = stages.keep(t.mutate(score_class=score_class))                                  # stage 4
+    t = t.mutate(score_class=score_class)
     t = _apply_rules(t, preset, year)
     if previous is not None:
         prev = previous.select(uscc_p="uscc", class_p="class", streak_p="class_streak")
@@ -514,27 +622,10 @@ def evaluate(con: BaseBackend, preset: Preset, year: int, region: str | None = N
         streak = ibis.literal(1)
     t = t.mutate(class_streak=ibis.ifelse(t["class"] == "T", ibis.null("int32"), streak.cast("int32")))
     t = _consequences(t, preset)
-
-    facts = base.select("uscc", "year", "name", "county_adcode", "city_adcode", "town_adcode", "town_name", "zone_id",
-                        "industry_code", "above_scale", *FACT_COLUMNS, "water_t", "land_used_mu").rename(
-        uscc_f="uscc")
-    t = t.join(facts, t.uscc == facts.uscc_f)
-    columns = ["uscc", "year", "name", "county_adcode", "city_adcode", "town_adcode", "town_name", "zone_id",
-               "industry_code", "above_scale", "population", "unit_id", "group_id", "excluded_reason",
-               *FACT_COLUMNS, "water_t", "land_used_mu"]
-    values = {}
-    for i in INDICATORS:
-        values[i] = t[f"v__{i}"] if i in used else ibis.null("float64")
-        values[f"{i}_benchmark"] = t[f"{i}_benchmark"] if i in scored else ibis.null("float64")
-        values[f"{i}_score"] = t[f"{i}_score"] if i in scored else ibis.null("float64")
-    result = t.select(*columns, **values, base_score=t.base_score, bonus=t.bonus, penalty=t.penalty,
-                      bonus_flags=t.bonus_flags, penalty_flags=t.penalty_flags, total_score=t.total_score,
-                      rank=t.rank, unit_size=t.unit_size, score_class=t.score_class,
-                      **{"class": t["class"]}, class_rule=t.class_rule, class_streak=t.class_streak,
-                      electricity_rate=t.electricity_rate, water_rate=t.water_rate, gas_rate=t.gas_rate,
-                      surcharge_yuan=t.surcharge_yuan, land_tax_relief=t.land_tax_relief,
-                      energy_quota=t.energy_quota, land_quota=t.land_quota)
-    return Evaluation(result, _benchmark_table(unit_agg, plan), stages)
+    scores = t.select("uscc", "county_adcode", "population", "unit_id", "group_id", "excluded_reason",
+                      *(["water_t"] if "water_t" in keep else []), *(f"{i}_score" for i in scored),
+                      *SCORE_COLUMNS)
+    return Evaluation(scores, _benchmark_table(unit_agg, plan), stages, base, wide, plan, used, scored, year)
 
 
 def _join(names: list) -> ir.StringValue:
@@ -590,7 +681,8 @@ def rollups(con: BaseBackend, results: ir.Table, preset: Preset, year: int,
     Σ numerator ÷ Σ denominator over the firms with a usable denominator."""
     stages = stages or Stages(con)
     regions = con.table("regions")
-    counties = regions.filter(regions.level == "county").select(county_m=regions.adcode, mountain26="mountain26")
+    counties = regions.filter(regions.level == "county").select(county_m=regions.adcode, k_city="city_adcode",
+                                                                mountain26="mountain26")
     ey = con.table("enterprise_years")
     prev = ey.filter(ey.year == year - 1).select("uscc", prev_above="above_scale", prev_tax="tax_paid",
                                                  prev_va="value_added", land_own_mu="land_own_mu",
@@ -598,17 +690,19 @@ def rollups(con: BaseBackend, results: ir.Table, preset: Preset, year: int,
                                                  land_leased_out_mu="land_leased_out_mu")
     prev = prev.select("uscc", "prev_above", "prev_tax", "prev_va", prev_land=calc_land_used(prev)).rename(
         uscc_prev="uscc")
-    t = (results.left_join(counties, results.county_adcode == counties.county_m).drop("county_m")
-         .left_join(prev, results.uscc == prev.uscc_prev).drop("uscc_prev"))
-    keys = {f"k_{level}": _level_key(t, level) for level in LEVELS}
-    t = t.mutate(**keys)
-    # One pass over the firms: partial sums per cell of every level's key × scale × population ×
-    # class (a few thousand cells for a million firms); every level and scope then sums cells.
+    t = results.left_join(prev, results.uscc == prev.uscc_prev).drop("uscc_prev")
+    # One pass over the firms: partial sums per cell of the finest keys (county, town, zone,
+    # industry) × scale × population × class, a few thousand cells for a million firms; the city,
+    # the province and mountain-26 follow from the county, so they are added to the cells, and
+    # every level and scope then sums cells.
+    fine = {"k_county": t.county_adcode, "k_town": t.town_adcode, "k_zone": t.zone_id,
+            "k_industry": _level_key(t, "industry")}
+    t = t.mutate(**fine)
     f64 = "float64"
     land_ok, head_ok, energy_ok = t.land_used_mu > 0, t.headcount > 0, t.energy_tce > 0
     prev_ok = t.prev_land > 0
     prev_above_ok = prev_ok & t.prev_above.fill_null(False)
-    cells = t.group_by([*keys, "above_scale", "population", "class"]).aggregate(
+    cells = t.group_by([*fine, "above_scale", "population", "class"]).aggregate(
         n=t.count(), evaluated=(t["class"] != "T").sum(),
         tax_paid=t.tax_paid.sum(), value_added=t.value_added.sum(), headcount=t.headcount.sum(),
         energy_tce=t.energy_tce.sum(), electricity_kwh=t.electricity_kwh.sum(), surcharge_yuan=t.surcharge_yuan.sum(),
@@ -621,6 +715,8 @@ def rollups(con: BaseBackend, results: ir.Table, preset: Preset, year: int,
         pa_land=t.prev_land.sum(where=prev_above_ok), pa_tax=t.prev_tax.cast(f64).sum(where=prev_above_ok),
         pa_va=t.prev_va.cast(f64).sum(where=prev_above_ok),
     )
+    cells = cells.left_join(counties, cells.k_county == counties.county_m).drop("county_m")
+    cells = cells.mutate(k_province=_level_key(cells, "province"), k_mountain26=_level_key(cells, "mountain26"))
     cells = stages.keep(cells)
     nothing = ibis.null(f64)
     scoped = ibis.union(

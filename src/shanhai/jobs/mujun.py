@@ -41,6 +41,26 @@ class RunSummary:
         return asdict(self)
 
 
+SCORES = "mujun_scores"          # what a run stores per firm; the view mujun_results adds the facts
+LEGACY = "mujun_results_0006"    # runs stored before migration 0007, whole rows
+
+
+def _table_of(store: Store, run_id: str) -> str:
+    """Where a run's per-firm rows are: ``mujun_scores``, or the whole rows of an older run."""
+    found = store.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {SCORES} WHERE run_id = {literal(run_id)} "
+                              "LIMIT 1)").fetchone()[0]
+    return SCORES if found else LEGACY
+
+
+def _facts_changed(store: Store, run_id: str, year: int) -> bool:
+    """Whether the data a run read has changed since (its rows in ``mujun_scores`` show today's
+    facts through the view ``mujun_results``; an older run's whole rows keep their own)."""
+    if _table_of(store, run_id) != SCORES:
+        return False
+    row = store.con.execute(f"SELECT inputs_fingerprint FROM runs WHERE run_id = {literal(run_id)}").fetchone()
+    return bool(row) and row[0] != inputs_fingerprint(store, year)
+
+
 def _years(store: Store) -> list[int]:
     return [r[0] for r in store.con.execute("SELECT DISTINCT year FROM enterprise_years ORDER BY 1").fetchall()]
 
@@ -94,7 +114,7 @@ def run(store: Store, policy_name: str, year: int, region: str | None = None, *,
     previous = None
     store_backend = backend if engine == "duckdb" else connect(store)
     if prev_id is not None:
-        r = store_backend.table("mujun_results")
+        r = store_backend.table(_table_of(store, prev_id))
         previous = r.filter(r.run_id == prev_id).select("uscc", "class", "class_streak")
         if engine != "duckdb":  # the previous run lives in the store: hand its classes to the other engine
             import ibis
@@ -118,6 +138,7 @@ def _store_run(store, backend, store_backend, evaluation, preset, year, scope, b
     fingerprint = policy.fingerprint(preset)
     params = {"year": year, "region": scope.adcode, "region_level": scope.level, "benchmarks": benchmarks,
               "engine": engine, "policy_fingerprint": fingerprint, "previous_run": prev_id,
+              "indicators_used": list(evaluation.used),   # the view mujun_results shows these values
               "policy": json.loads(policy._load.canonical_json(preset))}
     con = store.con
     con.execute("SET preserve_insertion_order = false")  # halves the cost of writing a million rows
@@ -129,13 +150,20 @@ def _store_run(store, backend, store_backend, evaluation, preset, year, scope, b
             f"{literal(json.dumps(params, ensure_ascii=False))}::JSON, "
             f"{values(inputs_fingerprint(store, year), __version__, user or 'cli', now, 'done', '; '.join(notes) or None)})")
         step("保存结果 storing results", 0.4)
-        n = insert(store, backend, "mujun_results", evaluation.results, {"run_id": run_id})
+        n = insert(store, backend, SCORES, evaluation.scores, {"run_id": run_id, "year": year})
         if n == 0:
             raise ShanhaiError(f"no enterprises with {year} data in region {scope.adcode}")
         insert(store, backend, "mujun_benchmarks", evaluation.benchmarks, {"run_id": run_id})
         step("汇总 roll-ups", 0.7)
-        r = store_backend.table("mujun_results")
+        r = store_backend.table(SCORES)
         stored = r.filter(r.run_id == run_id)
+        if engine == "duckdb":      # the firms' facts from stage 1, their classes as just stored
+            facts = evaluation.facts.select("uscc", *mujun.ROLLUP_COLUMNS).rename(uscc_f="uscc")
+            stored = stored.select("uscc", "population", "class", "surcharge_yuan")
+            stored = stored.join(facts, stored.uscc == facts.uscc_f).drop("uscc_f")
+        else:                       # stage 1 lives in Spark: the stored run's view has the facts
+            r = store_backend.table("mujun_results")
+            stored = r.filter(r.run_id == run_id)
         stages = mujun.Stages(store_backend)
         try:
             fig, counts = mujun.rollups(store_backend, stored, preset, year, stages)
@@ -200,11 +228,12 @@ def resolve(store: Store, run_id: str | None) -> str:
 def summary_of(store: Store, run_id: str) -> RunSummary:
     info = _run_row(store, run_id)
     p = info["params"]
+    table = _table_of(store, run_id)
     counts = dict(store.con.execute(
-        f'SELECT "class", count(*) FROM mujun_results WHERE run_id = {literal(run_id)} GROUP BY 1 ORDER BY 1'
+        f'SELECT "class", count(*) FROM {table} WHERE run_id = {literal(run_id)} GROUP BY 1 ORDER BY 1'
     ).fetchall())
     total, surcharge = store.con.execute(
-        f"SELECT count(*), coalesce(sum(surcharge_yuan), 0) FROM mujun_results WHERE run_id = {literal(run_id)}"
+        f"SELECT count(*), coalesce(sum(surcharge_yuan), 0) FROM {table} WHERE run_id = {literal(run_id)}"
     ).fetchone()
     return RunSummary(
         run_id=run_id, policy=info["policy"], policy_version=info["policy_version"],
@@ -260,6 +289,9 @@ def explain(store: Store, run_id: str, uscc: str, region: str | None = None) -> 
         "town_name": r["town_name"], "industry_code": r["industry_code"], "above_scale": r["above_scale"],
         "land_used_mu": r["land_used_mu"], "class": r["class"], "class_label": preset.class_label(r["class"]),
     }
+    if _facts_changed(store, run_id, int(r["year"])):
+        doc["facts_changed"] = ("本次运行后数据已有导入变更: 所示事实为当前数据, 得分与分类为运行时结果 (the data changed "
+                                "since this run: the facts shown are today's, the scores and class the run's)")
     from shanhai import reference
     try:
         doc["county_name"] = reference.region(r["county_adcode"]).name
@@ -412,6 +444,8 @@ def explain_text(doc: dict) -> str:
     lines.append("后果 consequences: " + ("; ".join(parts) if parts else "无 (none)"))
     lines.append("")
     lines.append(f"运行 run {doc['run_id']} · {doc['created_at']} · 政策指纹 {str(doc['policy_fingerprint'])[:12]}")
+    if doc.get("facts_changed"):
+        lines.append(f"注意 note: {doc['facts_changed']}")
     lines.append(f"来源 source: {doc['policy_source']}")
     return "\n".join(lines)
 
