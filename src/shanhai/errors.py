@@ -18,3 +18,7 @@ class DatabaseLockedError(ShanhaiError):
 
 class SchemaError(ShanhaiError):
     """The database file's schema is newer than this code, or a migration failed."""
+
+
+class NotFoundError(ShanhaiError):
+    """The thing asked for does not exist (an adcode, a run, an enterprise); the web answers 404."""

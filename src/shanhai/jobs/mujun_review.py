@@ -37,27 +37,24 @@ class Region:
 
 
 def region_of(store: Store, region: str | None) -> Region | None:
-    """The region a user asked for, checked against ``regions``; ``None`` for the whole run."""
-    if region is None or str(region).strip() in ("", "330000"):
-        return None
-    code = str(region).strip()
-    row = store.con.execute(f"SELECT adcode, name, level FROM regions WHERE adcode = {literal(code)}").fetchone()
-    if row is None or row[2] not in ("city", "county"):
-        what = "is not a region in the database" if row is None else f"is a {row[2]}"
-        raise ShanhaiError(f"--region {code} {what}: expected the 6-digit adcode of a city or a county "
-                           "(e.g. 330102), or 330000 for the whole run")
-    return Region(*row)
+    """The region a user asked for, checked against ``regions``; ``None`` for the whole run.
+    (A thin wrapper over :class:`shanhai.store.scope.Scope`.)"""
+    from shanhai.store.scope import Scope
+
+    s = Scope.of(store, region)
+    return None if s.is_province else Region(s.adcode, s.name, s.level)
 
 
 def region_filter(store: Store, region: str | Region | None, column: str = "county_adcode") -> str:
-    """A SQL predicate keeping rows whose county column lies inside ``region`` (``true`` for all)."""
-    r = region if isinstance(region, Region) or region is None else region_of(store, region)
-    if r is None:
-        return "true"
-    if r.level == "county":
-        return f"{column} = {literal(r.adcode)}"
-    return (f"{column} IN (SELECT adcode FROM regions WHERE level = 'county' "
-            f"AND city_adcode = {literal(r.adcode)})")
+    """A SQL predicate keeping rows whose county column lies inside ``region`` (``true`` for all).
+    (A thin wrapper over :meth:`shanhai.store.scope.Scope.sql`.)"""
+    from shanhai.store.scope import Scope
+
+    if isinstance(region, Scope):
+        return region.sql(column)
+    if isinstance(region, Region):
+        return Scope(region.adcode, region.level, region.name).sql(column)
+    return Scope.of(store, region).sql(column)
 
 
 def _rows(store: Store, sql: str) -> list[dict]:
