@@ -11,6 +11,7 @@ from rich.table import Table
 from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
 from shanhai.ingest import import_file, kinds
 from shanhai.store import default_db_path, open_store
+from shanhai.store.scope import Scope
 
 KIND_HELP = "数据类型 Kind of file: " + ", ".join(kinds())
 
@@ -23,6 +24,12 @@ def import_(
     encoding: Annotated[str | None, typer.Option(help="CSV 编码 CSV encoding (default: detected; utf-8, gbk, gb18030).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查不写入 Check and report without writing.")] = False,
     rejects: Annotated[Path | None, typer.Option(help="拒绝行工作簿 Where to write the rejected rows (default: FILE.rejects.xlsx beside the input).")] = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", metavar="ADCODE",
+        help="数据范围 Adcode of a county or a city: only its rows load; a row of another region (by its county "
+             "column, its firm's county in the register, or its town's county) is rejected with the reason, "
+             "as the web does for a county's upload (default: the whole province).",
+        show_default=False)] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -31,11 +38,14 @@ def import_(
     Headers are matched to the schema in Chinese with their synonyms and units (元/万元/亿元,
     亩/平方米/公顷, 千瓦时/万千瓦时 …). Re-importing the same file changes nothing; a corrected
     file updates the keyed rows and keeps the old values in the change history.
+
+    --region ADCODE (a county office loading its own file): rows of other regions are rejected.
     """
     path = db or default_db_path()
     with open_store(path) as store, lazy_progress(err) as progress:
+        scope = Scope.of(store, region) if region is not None else None
         result = import_file(store, kind, file, year=year, sheet=sheet, encoding=encoding, dry_run=dry_run,
-                             progress=progress)
+                             progress=progress, scope=scope)
     from shanhai.ingest.rejects import write_rejects  # xlsxwriter loads only when a workbook is written
 
     if result.rejects and not dry_run:
@@ -51,6 +61,9 @@ def import_(
               + (f", sheet {result.sheet}" if result.sheet else "")
               + (f", encoding {result.encoding}" if result.encoding else "")
               + f" → dataset {result.dataset_id}")
+    if result.scope:
+        out.print(f"数据范围 Region {result.scope['adcode']} {result.scope['name']}: "
+                  f"{fmt(result.out_of_scope)} 行不在范围内, 已拒绝 rows outside it rejected")
     summary = Table("行 Rows", "新增 loaded", "更新 updated", "未变 unchanged", "拒绝 rejected", "警告 warned",
                     "空行 blank", title_justify="left")
     summary.add_row(fmt(result.rows_in), fmt(result.inserted), fmt(result.updated), fmt(result.unchanged),

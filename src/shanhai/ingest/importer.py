@@ -12,6 +12,11 @@ plain notation, 是/否, a four-digit year, a registered code); the few rows wit
 (a unit, a blank marker, full-width digits …) are cleaned again with every rule. What follows
 (codes not in the register, duplicate keys, the kind's rules, and the merge: new keys inserted,
 changed keys updated with their history) are set operations on that table.
+
+Under a region scope (``scope=``: the web's uploads, ``shanhai import --region``) every row whose
+region lies outside the scope, or cannot be found, is rejected with its reason like any other
+bad row, before the merge: nothing outside the scope is inserted, updated or logged. Each kind
+says where a row's region comes from (``[region]`` of its kind file, see ``spec``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from shanhai.ingest import headers as _headers
 from shanhai.ingest.read import Reread, Source, open_source
 from shanhai.ingest.spec import Kind, kind as _kind
 from shanhai.store import Store, audit, load_reference, reference_loaded
+from shanhai.store.scope import Scope
 from shanhai.store.sql import literal
 from shanhai.store.sql import values as sql_values
 
@@ -67,6 +73,9 @@ class ImportResult:
     rejects: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     rejects_file: str | None = None
+    scope: dict | None = None                                    # the region scope the import ran under
+    out_of_scope: int = 0                                        # rows rejected as outside it
+    scope_rejects: list[Problem] = field(default_factory=list)   # their reasons (first 200)
 
     @property
     def loaded(self) -> int:
@@ -77,20 +86,31 @@ class ImportResult:
         data["loaded"] = self.loaded
         data["rejects"] = [asdict(p) for p in self.rejects[:limit]]
         data["warnings"] = [asdict(p) for p in self.warnings[:limit]]
+        data["scope_rejects"] = [asdict(p) for p in self.scope_rejects[:limit]]
         return data
 
 
-def _fingerprint(source: Source, kind: Kind, sheet: str | None, year: int | None) -> str:
-    """sha256 of the file's bytes, the kind, the sheet and the year: the dataset's identity."""
+def _fingerprint(source: Source, kind: Kind, sheet: str | None, year: int | None,
+                 scope: Scope | None = None) -> str:
+    """sha256 of the file's bytes, the kind, the sheet and the year (and the region scope, when
+    there is one: the same file loaded by a county is another dataset): the dataset's identity."""
     digest = source.digest()
-    digest.update(json.dumps([kind.kind, sheet, year]).encode())
+    digest.update(json.dumps([kind.kind, sheet, year] + ([scope.adcode] if _scoped(scope) else [])).encode())
     return digest.hexdigest()
+
+
+def _scoped(scope: Scope | None) -> bool:
+    return scope is not None and not scope.is_province
 
 
 def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | None = None,
                 sheet: str | None = None, encoding: str | None = None, dry_run: bool = False,
-                username: str | None = None, progress: Progress | None = None) -> ImportResult:
-    """Import one file of ``kind_name`` into ``store``; see the module docstring."""
+                username: str | None = None, progress: Progress | None = None,
+                scope: Scope | None = None) -> ImportResult:
+    """Import one file of ``kind_name`` into ``store``; see the module docstring.
+
+    With ``scope`` (a county's or a city's), rows whose region lies outside it are rejected, each
+    with a reason naming its row, column and region; ``None`` or the province admits every row."""
     progress = progress or (lambda label, fraction: None)
     kind = _kind(kind_name)
     path = Path(path)
@@ -99,22 +119,23 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
     source = open_source(path, sheet=sheet, encoding=encoding)
     try:
         try:
-            return _import(store, kind, source, year, dry_run, username, progress)
+            return _import(store, kind, source, year, dry_run, username, progress, scope)
         except Reread as again:      # the CSV fast path guessed wrong: nothing is written yet
             source.close()
             source = again.source
-            return _import(store, kind, source, year, dry_run, username, progress)
+            return _import(store, kind, source, year, dry_run, username, progress, scope)
     finally:
         source.close()
 
 
 def _import(store: Store, kind: Kind, source: Source, year: int | None, dry_run: bool, username: str | None,
-            progress: Progress) -> ImportResult:
+            progress: Progress, scope: Scope | None = None) -> ImportResult:
     path = source.path
     hmap = _headers.detect(kind, source)
     progress("读取 read", 0.1)   # the bar appears only once the file is known to be readable
     result = ImportResult(kind=kind.kind, file=str(path), dataset_id="", sheet=source.sheet,
-                          encoding=source.encoding, dry_run=dry_run, header_rows=hmap.header_rows)
+                          encoding=source.encoding, dry_run=dry_run, header_rows=hmap.header_rows,
+                          scope=scope.as_dict() if _scoped(scope) else None)
     _check_columns(kind, hmap, source, year, result)
     con = store.con
     if not reference_loaded(con):
@@ -141,11 +162,13 @@ def _import(store: Store, kind: Kind, source: Source, year: int | None, dry_run:
             _reclean(con, kind, hmap, schema, year, source.width)
     finally:
         source.detach(con)
-    fingerprint = _fingerprint(source, kind, source.sheet, year)      # hashed meanwhile
+    fingerprint = _fingerprint(source, kind, source.sheet, year, scope)      # hashed meanwhile
     dataset_id = result.dataset_id = f"import-{kind.kind}-{fingerprint[:16]}"
     mapped = hmap.by_id()
     _kind_rules(con, kind, schema, mapped)
     _checks(con, kind, mapped)
+    if _scoped(scope):
+        _region_scope(con, kind, scope, mapped, result)
     _duplicates(con, kind)
     progress("合并 merging", 0.6)
     _collect_problems(con, kind, result)
@@ -159,15 +182,19 @@ def _import(store: Store, kind: Kind, source: Source, year: int | None, dry_run:
         try:
             _merge(con, kind, stored, insert_only, dataset_id, username, result)
             _store_reports(con, kind, dataset_id, result)
-            params = json.dumps({"kind": kind.kind, "file": path.name, "sheet": source.sheet,
-                                 "encoding": source.encoding, "year": year, "rows": result.rows_in},
-                                ensure_ascii=False)
+            params = {"kind": kind.kind, "file": path.name, "sheet": source.sheet,
+                      "encoding": source.encoding, "year": year, "rows": result.rows_in}
+            if result.scope:
+                params["region"] = result.scope["adcode"]
+            params = json.dumps(params, ensure_ascii=False)
             con.execute(f"INSERT OR IGNORE INTO datasets VALUES ({literal(dataset_id)}, 'import', "
                         f"{sql_values(f'导入 {kind.label} {path.name}', params, fingerprint, _code_version())})")
             audit.append(con, "import", username=username, target=str(path),
                          detail={"kind": kind.kind, "dataset_id": dataset_id, "inserted": result.inserted,
                                  "updated": result.updated, "unchanged": result.unchanged,
-                                 "rejected": result.rejected, "warned": result.warned})
+                                 "rejected": result.rejected, "warned": result.warned,
+                                 **({"region": result.scope["adcode"], "out_of_scope": result.out_of_scope}
+                                    if result.scope else {})})
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -551,6 +578,100 @@ def _kind_rules(con, kind: Kind, schema: dict[str, str], mapped) -> None:
         label = mapped[rule.column].header if rule.column in mapped else kind.column(rule.column).label
         _append_error(con, f"coalesce(({rule.when}), false)", label, rule.message,
                       rule.value or f'CAST("{rule.column}" AS VARCHAR)')
+
+
+def _region_scope(con, kind: Kind, scope: Scope, mapped, result: ImportResult) -> None:
+    """Reject every row whose region lies outside ``scope``, before duplicates and the merge.
+
+    A row's region comes from its kind's ``[region]``: its own region columns (and those of the
+    row stored under the same key, so that a county neither changes another county's row nor
+    moves it into its own), or a lookup (a firm's county in the register by its USCC). A row whose
+    region cannot be found is rejected too, unless it is already rejected for another reason
+    (an unregistered firm, a missing county). The cleaned table is rebuilt once with the
+    reasons appended: one pass, whatever the number of probes."""
+    spec = kind.region
+    q = _clean.q
+    name = scope.name or (con.execute(f"SELECT name FROM regions WHERE adcode = {literal(scope.adcode)}").fetchone()
+                          or [""])[0]
+    yours = f"{scope.adcode} {name}".strip()
+
+    def header(column_id: str) -> str:
+        return mapped[column_id].header if column_id in mapped else kind.column(column_id).label
+
+    def where(code: str, unknown: str) -> str:     # 330102 上城区 (the code alone if regions lacks it)
+        name = f"(SELECT r.name FROM regions r WHERE r.adcode = {code})"
+        return f"coalesce({code} || coalesce(' ' || {name}, ''), {q(unknown)})"
+
+    probes: list[str] = []
+    joins: list[str] = []
+
+    def probe(condition: str, column_id: str, value: str, message: str) -> None:
+        label = header(column_id)
+        prefix = f"'第' || s._row || '行 ' || {q(label)} || coalesce(' ' || {value}, '') || ': '"
+        probes.append(f"CASE WHEN {condition} THEN {{'column': {q(label)}, 'value': {value}, "
+                      f"'message': {prefix} || {message}}} END")
+
+    def outside(code: str, stored: bool = False) -> str:
+        zh, en = ("数据库中已有的记录: ", "the record already stored: ") if stored else ("", "")
+        tail_zh, tail_en = ("，不能修改", "; it cannot be changed") if stored else ("", "")
+        return (f"{q(zh + spec.belongs + ' ')} || {where(code, '未知地区')} || "
+                f"{q('，不在您的数据范围 ' + yours + '内' + tail_zh)} "
+                f"|| ' / ' || {q(en + spec.belongs_en + ' ')} || {where(code, 'an unknown region')} || "
+                f"{q(', outside your region ' + yours + tail_en)}")
+
+    unknown = q(f"无法确定该行所属的地区，不能在您的数据范围 {yours} 内导入 / the row's region cannot be determined, "
+                f"so it cannot be imported within your region {yours}")
+    if spec.lookup:
+        column_id = spec.lookup
+        code = "_scope_l._region"
+        joins.append(f"""LEFT JOIN (SELECT "{spec.key}" AS _key,
+                                           CASE WHEN count(DISTINCT "{spec.column}") = 1 THEN min("{spec.column}") END AS _region
+                                    FROM {spec.table}
+                                    WHERE "{spec.key}" IN (SELECT "{column_id}" FROM _import_clean)
+                                    GROUP BY 1) _scope_l ON _scope_l._key = s.{_quoted(column_id)}""")
+        value = f'CAST(s."{column_id}" AS VARCHAR)'
+        probe(f"{code} IS NOT NULL AND NOT ({scope.covers_sql(code)})", column_id, value, outside(code))
+        probe(f"{code} IS NULL AND len(s._errors) = 0", column_id, value, unknown)
+    else:
+        for column_id in spec.columns:
+            shown = spec.shown.get(column_id, column_id)
+            code = f's."{column_id}"'
+            value = f'CAST(s."{shown}" AS VARCHAR)'
+            probe(f"{code} IS NOT NULL AND NOT ({scope.covers_sql(code)})", shown, value, outside(code))
+            probe(f"{code} IS NULL AND len(s._errors) = 0", shown, value, unknown)
+        stored = [c for c in spec.columns if c not in kind.key]
+        if stored and _has_rows(con, kind.table):
+            keys = ", ".join(f'"{k}"' for k in kind.key)
+            key_id = kind.key[0]
+            value = f'CAST(s."{key_id}" AS VARCHAR)'
+            own = " AND ".join(f"({scope.covers_sql(f's.{_quoted(c)}')})" for c in spec.columns)
+            for i, column_id in enumerate(stored):
+                alias = f"_scope_t{i}"
+                joins.append(f"""LEFT JOIN (SELECT {keys}, min(coalesce(t."{column_id}", '')) AS _region
+                                            FROM {kind.table} t
+                                            WHERE EXISTS (SELECT 1 FROM _import_clean c WHERE {_join_on(kind, 'c', 't')})
+                                              AND NOT ({scope.covers_sql(f't."{column_id}"')})
+                                            GROUP BY {keys}) {alias} ON {_join_on(kind, alias, 's')}""")
+                code = f"nullif({alias}._region, '')"
+                # reported only where the row's own region is inside (else that is the reason)
+                probe(f"{alias}._region IS NOT NULL AND {own}", key_id, value, outside(code, stored=True))
+    problems = f"list_filter([{', '.join(probes)}], p -> p IS NOT NULL)"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _import_scoped AS
+                    SELECT * REPLACE (list_concat(_errors, _scope) AS _errors)
+                    FROM (SELECT s.*, {problems} AS _scope FROM _import_clean s {' '.join(joins)})""")
+    con.execute("DROP TABLE _import_clean")
+    con.execute("ALTER TABLE _import_scoped RENAME TO _import_clean")
+    result.out_of_scope = con.execute("SELECT count(*) FROM _import_clean WHERE len(_scope) > 0").fetchone()[0]
+    if result.out_of_scope:
+        result.scope_rejects = [Problem(*row) for row in con.execute(
+            """SELECT _row, p."column", p."value", p.message
+               FROM (SELECT _row, unnest(_scope) AS p FROM _import_clean WHERE len(_scope) > 0)
+               ORDER BY _row LIMIT 200""").fetchall()]
+    con.execute("ALTER TABLE _import_clean DROP COLUMN _scope")
+
+
+def _quoted(identifier: str) -> str:
+    return f'"{identifier}"'
 
 
 def _derived(kind: Kind) -> list[str]:

@@ -7,6 +7,12 @@ columns, evaluated in the cleaning pass. After it, ``derived`` columns are compu
 read other tables, in order) and ``rules`` reject rows by conditions that may read other tables;
 both see the imported row as ``s`` (``s.parent_adcode``).
 ``scope`` limits a kind to part of its table (towns: the rows of ``regions`` at level town).
+
+``[region]`` says which region a row belongs to, for an import under a region scope (the web's
+uploads, ``shanhai import --region``): ``columns``, region codes on the row itself (each must lie
+inside the scope, and so must those of the row already stored under the same key), or
+``lookup``, a column of the row whose value is found in another table's ``key`` and whose
+``column`` there decides (a firm's county by its USCC). Every kind declares it.
 """
 
 from __future__ import annotations
@@ -65,6 +71,19 @@ class Derived:
 
 
 @dataclass(frozen=True)
+class Region:
+    """Where a row's region comes from (``[region]`` of a kind file); see the module docstring."""
+    belongs: str                     # 该企业属于 — the reason's subject, in Chinese …
+    belongs_en: str                  # the firm belongs to — … and in English
+    columns: tuple[str, ...] = ()    # region codes on the row (cleaned or derived columns)
+    shown: dict[str, str] = field(default_factory=dict)   # a derived column reported under the one the user wrote
+    lookup: str | None = None        # the row's column looked up …
+    table: str | None = None         # … in this table's
+    key: str | None = None           # … key column,
+    column: str | None = None        # whose region column decides
+
+
+@dataclass(frozen=True)
 class Kind:
     kind: str
     table: str
@@ -78,6 +97,7 @@ class Kind:
     derived: tuple[Derived, ...] = ()
     rules: tuple[Check, ...] = ()    # error rules after the cleaning (may read other tables)
     scope: str | None = None         # SQL condition: the table's rows this kind covers
+    region: Region | None = None     # where a row's region comes from (for imports under a region scope)
 
     def column(self, column_id: str) -> Column:
         for column in self.columns:
@@ -135,7 +155,65 @@ def parse(data: dict, source: str) -> Kind:
         if check.column not in ids:
             raise ShanhaiError(f"{source}: check on unknown column {check.column!r}")
     derived = tuple(Derived(d["column"], d["sql"]) for d in data.get("derived", []))
+    region = _region(data.get("region"), source, {c.id: c for c in columns}, [d.column for d in derived])
     return Kind(kind=data["kind"], table=data["table"], label=data["label"], label_en=data.get("label_en", ""),
                 key=tuple(data["key"]), columns=tuple(columns), checks=checks, note=data.get("note", ""),
                 wide_months=data.get("wide_months", False), derived=derived, rules=rules,
-                scope=data.get("scope"))
+                scope=data.get("scope"), region=region)
+
+
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+REGION_KEYS = {"columns", "shown", "lookup", "table", "key", "column", "belongs", "belongs_en"}
+
+
+def _region(raw, source: str, columns: dict[str, Column], derived: list[str]) -> Region:
+    """The kind's ``[region]``, checked: every kind says where a row's region comes from, so that an
+    import under a region scope can never write a row it cannot place."""
+    if not isinstance(raw, dict):
+        raise ShanhaiError(f"{source}: no [region] table: every kind must say where a row's region comes from "
+                           "(columns = [...] on the row, or lookup/table/key/column)")
+    unknown = sorted(set(raw) - REGION_KEYS)
+    if unknown:
+        raise ShanhaiError(f"{source}: [region] has unknown keys {', '.join(unknown)}: expected some of "
+                           f"{', '.join(sorted(REGION_KEYS))}")
+    for name in ("belongs", "belongs_en"):
+        if not isinstance(raw.get(name), str) or not raw[name].strip():
+            raise ShanhaiError(f"{source}: [region] needs {name}, the subject of the out-of-region reason "
+                               "(e.g. belongs = \"该企业属于\", belongs_en = \"the firm belongs to\")")
+    has_columns, has_lookup = "columns" in raw, "lookup" in raw
+    if has_columns == has_lookup:
+        raise ShanhaiError(f"{source}: [region] needs exactly one of columns (region codes on the row) "
+                           "or lookup (a column found in another table)")
+    region = dict(belongs=raw["belongs"], belongs_en=raw["belongs_en"])
+    if has_columns:
+        found = raw["columns"]
+        if not isinstance(found, list) or not found or not all(isinstance(c, str) for c in found):
+            raise ShanhaiError(f"{source}: [region] columns must be a non-empty list of column ids")
+        shown = raw.get("shown", {})
+        if not isinstance(shown, dict):
+            raise ShanhaiError(f"{source}: [region] shown must be a table {{derived column = column}}")
+        for column_id in found:
+            if column_id in columns:
+                if columns[column_id].type != "region":
+                    raise ShanhaiError(f"{source}: [region] column {column_id!r} has type "
+                                       f"{columns[column_id].type!r}, not region")
+            elif column_id in derived:
+                if column_id not in shown:
+                    raise ShanhaiError(f"{source}: [region] column {column_id!r} is derived: name the column "
+                                       f"it is reported under in shown = {{ {column_id} = \"...\" }}")
+            else:
+                raise ShanhaiError(f"{source}: [region] column {column_id!r} is neither a column nor derived")
+        for column_id, under in shown.items():
+            if column_id not in found or under not in columns:
+                raise ShanhaiError(f"{source}: [region] shown maps {column_id!r} to {under!r}: expected one of "
+                                   "the region columns to one of the kind's columns")
+        return Region(columns=tuple(found), shown=dict(shown), **region)
+    if "shown" in raw:
+        raise ShanhaiError(f"{source}: [region] shown applies to columns, not to lookup")
+    for name in ("lookup", "table", "key", "column"):
+        value = raw.get(name)
+        if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+            raise ShanhaiError(f"{source}: [region] {name} must be a lower-case identifier, got {value!r}")
+    if raw["lookup"] not in columns:
+        raise ShanhaiError(f"{source}: [region] lookup column {raw['lookup']!r} is not among the columns")
+    return Region(lookup=raw["lookup"], table=raw["table"], key=raw["key"], column=raw["column"], **region)
