@@ -37,12 +37,15 @@ sysdeps:
 run: uv sysdeps
 	$(UV) sync --frozen
 	$(UV) run --frozen shanhai demo
+	$(UV) run --frozen shanhai serve
 
 test: uv java sysdeps
 	$(UV) sync --frozen --group test
 	$(UV) run --frozen pytest
 
-bench: uv
+bench: uv sysdeps
+	@command -v wrk >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends wrk) || \
+		(sudo apt-get update && sudo apt-get install -y --no-install-recommends wrk)
 	$(UV) sync --frozen --group test
 	$(UV) run --frozen python -m benchmarks
 

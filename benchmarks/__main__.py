@@ -21,6 +21,8 @@ from benchmarks.ingest import IMPORT_COLUMNS, PHASE_COLUMNS, import_cases, impor
 from benchmarks.ingest import phase_rows as import_phase_rows
 from benchmarks.mujun import markdown_section as mujun_section, mujun_cases, print_tables as mujun_tables
 from benchmarks.report import md_table
+from benchmarks.web import failures as web_failures, markdown_section as web_section, misses as web_misses
+from benchmarks.web import COLUMNS as WEB_COLUMNS, rows as web_rows, web_cases
 from benchmarks.workloads import Case, demo_cases, python_startup, synth_case, warm_up
 
 DEFAULT_OUT = Path(__file__).resolve().with_name("RESULTS.md")
@@ -31,13 +33,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks",
         description="Shanhai benchmarks: synth at several scales, `shanhai demo` cold/warm and the import "
                     "of large enterprise-years files (beside pandas), the per-mu evaluation of ~1,000,000 firms (beside "
-                    "pandas), each in a fresh subprocess. Writes a "
+                    "pandas), the web dashboard under 50 concurrent clients (wrk), each in a fresh subprocess. Writes a "
                     "markdown report (default benchmarks/RESULTS.md).")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: synth at scales {', '.join(f'{s:g}' for s in QUICK_SCALES)} "
-                             "only, plus demo, plus import of smaller files and mujun of ~100,000 firms "
-                             "(no target)")
-    parser.add_argument("--only", choices=("synth", "demo", "import", "mujun"), help="run one workload only")
+                             "only, plus demo, plus import of smaller files, mujun of ~100,000 firms "
+                             "and the web pages at scale 0.1 for 10 s (no target)")
+    parser.add_argument("--only", choices=("synth", "demo", "import", "mujun", "web"), help="run one workload only")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="runs per case; figures are medians (default 1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="PATH",
@@ -95,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         cases += import_cases(args.repeat, args.timeout, log, quick=args.quick)
     if args.only in (None, "mujun"):
         cases += mujun_cases(args.repeat, args.timeout, log, quick=args.quick)
+    webs = web_cases(args.timeout, log, quick=args.quick) if args.only in (None, "web") else []
     fit = growth_fit(cases)
     info["contention"] = contention(cases)
 
@@ -121,20 +124,24 @@ def run(args: argparse.Namespace) -> int:
         console.print(rich_table("import phases", PHASE_COLUMNS, import_phase_rows(imports)))
     mujun_tables(console, cases, args.repeat, rich_table)
 
-    for line in misses(cases):
+    if webs:
+        console.print(rich_table("web — p95 latency under load", WEB_COLUMNS, web_rows(webs)))
+    missed = misses(cases) + ([] if args.quick else web_misses(webs))
+    for line in missed:
         console.print(f"[bold yellow]TARGET MISSED[/bold yellow] {line}")
-    failed = failures(cases)
+    failed = failures(cases) + [(line, None) for line in web_failures(webs)]
     for title, tail in failed:
         console.print(f"[bold red]FAILED[/bold red] {title}")
         if tail:
             console.print(tail, markup=False, highlight=False)
-    if not failed and not misses(cases) and any(c.target_s for c in cases):
+    if not failed and not missed and (any(c.target_s for c in cases) or webs):
         console.print("[green]all targets met[/green]")
     console.print(f"contention: {info['contention']}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sections = markdown_section(imports, md_table) if imports else []
     sections += mujun_section(cases, md_table, info)
+    sections += web_section(webs, md_table)
     args.out.write_text(markdown(cases, info, fit, mode=mode, repeat=args.repeat, startup_s=startup,
                                  sections=sections), encoding="utf-8")
     console.print(f"report written to {args.out}")

@@ -15,8 +15,11 @@ from shanhai.cli import evaluate as _evaluate
 from shanhai.cli import ingest as _ingest
 from shanhai.cli import mujun as _mujun
 from shanhai.cli import policy as _policy
+from shanhai.cli import report as _report
+from shanhai.cli import serve as _serve
 from shanhai.cli import synth as _synth
 from shanhai.cli import template as _template
+from shanhai.cli import users as _users
 from shanhai.errors import ShanhaiError
 
 HELP = """山海 Shanhai — 产业大脑: 亩均评价、产业链、山海协作、监测预警。
@@ -53,6 +56,9 @@ app.command("explain")(_evaluate.explain)
 app.add_typer(_mujun.app, name="mujun")
 app.add_typer(_policy.app, name="policy")
 app.add_typer(_db.app, name="db")
+app.add_typer(_report.app, name="report")
+app.add_typer(_users.app, name="users")
+app.command("serve")(_serve.serve)
 
 
 def main() -> None:

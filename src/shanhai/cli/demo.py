@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli.users import demo_accounts_text, ensure_demo_accounts
 from shanhai.store import default_db_path, open_store
 
 DEMO_SCALE = 0.1
@@ -77,6 +78,7 @@ def demo(
             with lazy_progress(err) as progress:
                 run_id = job.run(store, preset.name, o.year, progress=progress).run_id
         summary = job.summary_of(store, run_id)
+        demo_users = ensure_demo_accounts(store)  # a province admin, a city, a mountain county
         if json_output:
             counties = store.con.execute(
                 "SELECT key, label, firms, evaluated, tax_per_mu, value_added_per_mu, prev_tax_per_mu, "
@@ -84,7 +86,7 @@ def demo(
                 "AND scope = 'above_scale' ORDER BY tax_per_mu DESC NULLS LAST").fetchall()
             keys = ("adcode", "name", "firms", "evaluated", "tax_per_mu", "value_added_per_mu", "prev_tax_per_mu",
                     "surcharge_yuan")
-            emit_json({"db": str(path), **o.as_dict(), "mujun": {
+            emit_json({"db": str(path), **o.as_dict(), "accounts": demo_users, "mujun": {
                 **summary.as_dict(), "counties": [dict(zip(keys, (*r[:-1], float(r[-1] or 0)))) for r in counties]}})
             return
         tables = [class_table(summary, preset), county_table(store, run_id, limit=15)]
@@ -97,3 +99,6 @@ def demo(
     out.print(f"亩均评价运行 per-mu run {run_id} ({preset.name}); 前 15 个县(市、区) the top 15 counties shown")
     out.print(f"下一步 Next: `shanhai explain --run {run_id} --uscc …` · `shanhai mujun rollup --run {run_id}` · "
               "`shanhai policy list` · `shanhai --help`")
+    for line in demo_accounts_text(demo_users):
+        out.print(line)
+    out.print(f"网页 Web: `shanhai serve --db {path}`, then open http://127.0.0.1:8000/ and sign in")

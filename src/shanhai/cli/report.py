@@ -1,0 +1,76 @@
+"""``shanhai report …``: documents for leaders built from stored runs — today the per-mu
+briefing (专报) as PDF, Word or Excel. Thin: parse, call ``shanhai.reports.briefing``, write the
+file, record the export in the audit log, print where it went."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from shanhai.cli._common import DbOption, JsonOption, emit_json, err, lazy_progress, out
+from shanhai.errors import ShanhaiError
+from shanhai.store import default_db_path, open_store
+
+HELP = ("报告 Reports for leaders built from stored runs: the per-mu briefing (专报) as PDF, Word or Excel.\n\n"
+        "Only the firms of --region appear in a report.")
+
+app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich")
+
+
+@app.command("mujun")
+def mujun(
+    run: Annotated[str | None, typer.Option(
+        "--run", help="评价批次 Run id (default: the latest per-mu run).", show_default=False)] = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", help="地区 Adcode of a county or a city, or 330000 (default: the run's region).",
+        show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="格式 pdf, docx or xlsx.")] = "pdf",
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="输出文件或文件夹 Output file or folder (default: the report's own name in the "
+                            "current folder).", show_default=False)] = None,
+    lang: Annotated[str, typer.Option("--lang", help="语言 zh (default) or en.")] = "zh",
+    issuer: Annotated[str | None, typer.Option(
+        "--issuer", help="发文单位 Issuing unit on the title block (default: the region's 经信局).",
+        show_default=False)] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """亩均效益综合评价专报 The per-mu briefing of a run for a region: summary written from the
+    numbers, tables, charts and the map, method and sources."""
+    from shanhai.jobs import mujun as jobs
+    from shanhai.reports import briefing
+    from shanhai.store.audit import append
+
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in briefing.FORMATS:
+        raise ShanhaiError(f"--format {fmt}: expected pdf, docx or xlsx")
+    if lang not in briefing.LANGS:
+        raise ShanhaiError(f"--lang {lang}: expected zh or en")
+    if out_path is not None and not out_path.is_dir():
+        if out_path.suffix.lower() != f".{fmt}":
+            raise ShanhaiError(f"--out {out_path}: a {fmt} report's file name must end in .{fmt}")
+        if not out_path.parent.is_dir():
+            raise ShanhaiError(f"--out {out_path}: folder {out_path.parent} does not exist")
+    path = db or default_db_path()
+    with open_store(path) as store:
+        run_id = jobs.resolve(store, run)
+        with lazy_progress(err) as progress:
+            data, name, media_type = briefing.render(store, run_id, region, fmt, lang, issuer=issuer,
+                                                     progress=progress)
+        target = out_path / name if out_path is not None and out_path.is_dir() else out_path or Path(name)
+        try:
+            target.write_bytes(data)
+        except OSError as exc:
+            raise ShanhaiError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        append(store.con, "export", target=run_id,
+               detail={"kind": "briefing.mujun", "format": fmt, "lang": lang, "region": region or "",
+                       "file": str(target), "bytes": len(data)})
+    doc = {"path": str(target), "bytes": len(data), "media_type": media_type, "run_id": run_id,
+           "region": region, "format": fmt, "lang": lang}
+    if json_output:
+        emit_json(doc)
+        return
+    out.print(f"已生成 Written: [bold]{escape(str(target))}[/bold] ({len(data) / 1024:,.0f} KB, {fmt}, {lang})")

@@ -1,0 +1,175 @@
+"""``shanhai users``: accounts of the web dashboard (add, list, disable, passwd), and the demo's.
+
+Passwords are read from a hidden prompt (asked twice) or, with ``--password-stdin``, from the
+first line of standard input; they are never echoed or accepted as an argument.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shanhai.cli._common import DbOption, JsonOption, emit_json, out
+from shanhai.errors import ShanhaiError
+from shanhai.store import accounts, default_db_path, open_store
+from shanhai.store.accounts import ROLE_LABELS, ROLES
+
+app = typer.Typer(help="用户 Accounts of the web dashboard: add, list, disable, passwd.", no_args_is_help=True)
+
+UsernameArg = Annotated[str, typer.Argument(help="用户名 Username (2-32 letters, digits, '.', '_', '-').")]
+StdinOption = Annotated[bool, typer.Option("--password-stdin",
+                                           help="从标准输入读取密码 Read the password from the first line of stdin.")]
+
+# The demo's accounts: a province admin, a city, a mountain county (景宁, one of the 26).
+DEMO_ACCOUNTS = (
+    ("demo-admin", "admin", "330000", "省经信厅管理员（演示）"),
+    ("demo-lishui", "city", "331100", "丽水市经信局（演示）"),
+    ("demo-jingning", "county", "331127", "景宁县经信局（演示）"),
+)
+
+
+def _read_password(stdin: bool) -> str:
+    if stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise ShanhaiError("--password-stdin: standard input is empty; pipe the password in, e.g. "
+                               "`printf '%s\\n' \"$PW\" | shanhai users add …`")
+        return password
+    password = typer.prompt("密码 Password", hide_input=True, confirmation_prompt="再次输入 Repeat")
+    return password
+
+
+def _existing(db: Path | None) -> Path:
+    path = db or default_db_path()
+    if not path.exists():
+        raise ShanhaiError(f"database {path} does not exist: build one with `shanhai demo --db {path}` "
+                           f"or `shanhai db init --db {path}`")
+    return path
+
+
+@app.command()
+def add(
+    username: UsernameArg,
+    role: Annotated[str, typer.Option("--role", help=f"角色 Role: {', '.join(ROLES)}.")],
+    region: Annotated[str | None, typer.Option(
+        "--region", help="数据范围 Region adcode: 330000 for admin/province, a city for city, a city or county "
+                         "for county/viewer.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="姓名或单位 Display name.")] = None,
+    password_stdin: StdinOption = False,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """添加用户 Add an account with a role and a region scope."""
+    path = _existing(db)
+    with open_store(path) as store:
+        accounts.check_role_region(store, role, region)  # refuse before asking for a password
+        password = _read_password(password_stdin)
+        user = accounts.add_user(store, username, password, role, region, name)
+    if json_output:
+        emit_json(user.as_dict())
+        return
+    out.print(f"已添加 Added user {user.username}: {ROLE_LABELS[user.role][0]} {user.role}, region {user.region_adcode}")
+
+
+@app.command("list")
+def list_(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """列出用户 List the accounts."""
+    path = _existing(db)
+    with open_store(path, read_only=True) as store:
+        users = accounts.list_users(store)
+        names = dict(store.con.execute("SELECT adcode, name FROM regions").fetchall())
+        seen = dict(store.con.execute("SELECT user_id, max(last_seen) FROM sessions GROUP BY user_id").fetchall())
+    if json_output:
+        emit_json([{**u.as_dict(), "region_name": names.get(u.region_adcode),
+                    "last_seen": seen.get(u.user_id)} for u in users])
+        return
+    if not users:
+        out.print("没有用户 No accounts yet: add one with `shanhai users add NAME --role admin`")
+        return
+    table = Table(title="用户 Accounts", title_justify="left")
+    for column in ("用户名 username", "姓名 name", "角色 role", "范围 region", "最近活动 last seen (UTC)", "状态 status"):
+        table.add_column(column)
+    for u in users:
+        last = seen.get(u.user_id)
+        table.add_row(u.username, u.display_name or "", f"{ROLE_LABELS[u.role][0]} {u.role}",
+                      f"{u.region_adcode} {names.get(u.region_adcode, '')}",
+                      last.strftime("%Y-%m-%d %H:%M") if last else "—",
+                      "已停用 disabled" if u.disabled else "正常 active")
+    out.print(table)
+
+
+@app.command()
+def disable(username: UsernameArg, db: DbOption = None) -> None:
+    """停用用户 Disable an account and end its sessions."""
+    path = _existing(db)
+    with open_store(path) as store:
+        user = accounts.disable_user(store, username)
+    out.print(f"已停用 Disabled user {user.username}; their sessions have ended")
+
+
+@app.command()
+def passwd(username: UsernameArg, password_stdin: StdinOption = False, db: DbOption = None) -> None:
+    """修改密码 Set an account's password (ends its sessions)."""
+    path = _existing(db)
+    with open_store(path) as store:
+        if accounts.get_user(store, username) is None:
+            raise ShanhaiError(f"there is no user {username!r}: see `shanhai users list`")
+        password = _read_password(password_stdin)
+        user = accounts.set_password(store, username, password)
+    out.print(f"已修改 Password of {user.username} changed; their sessions have ended")
+
+
+# ---- the demo's accounts ---------------------------------------------------------------------
+
+def demo_password_file(db_path: Path) -> Path:
+    return Path(f"{db_path}.demo-accounts")
+
+
+def ensure_demo_accounts(store) -> list[dict]:
+    """Create the demo's three accounts if missing (one random password, kept beside the database
+    in ``<db>.demo-accounts`` with mode 0600 so later runs can print it); returns them."""
+    file = demo_password_file(store.path)
+    password = None
+    if file.exists():
+        for line in file.read_text("utf-8").splitlines():
+            if line.startswith("password="):
+                password = line.split("=", 1)[1].strip()
+    missing = [a for a in DEMO_ACCOUNTS if accounts.get_user(store, a[0]) is None]
+    if missing and password is None:
+        password = "shanhai-" + secrets.token_urlsafe(9)
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("# 山海 Shanhai demo accounts (synthetic data only): " +
+                    ", ".join(a[0] for a in DEMO_ACCOUNTS) + "\npassword=" + password + "\n")
+    for username, role, region, name in missing:
+        accounts.add_user(store, username, password, role, region, name)
+    names = dict(store.con.execute("SELECT adcode, name FROM regions").fetchall())
+    return [{"username": u, "role": r, "region": g, "region_name": names.get(g, ""), "password": password}
+            for u, r, g, _ in DEMO_ACCOUNTS if accounts.get_user(store, u) is not None]
+
+
+def demo_accounts_text(found: list[dict]) -> list[str]:
+    lines = ["演示账号 Demo accounts (密码 password: "
+             f"{found[0]['password'] or '见 see ' + 'shanhai users passwd'}):"] if found else []
+    for a in found:
+        lines.append(f"  {a['username']:<15} {ROLE_LABELS[a['role']][0]} {a['role']:<8} "
+                     f"{a['region']} {a['region_name']}")
+    return lines
+
+
+def read_demo_accounts(db_path: Path) -> list[dict]:
+    """The demo accounts recorded beside ``db_path`` (empty when there is no demo file)."""
+    file = demo_password_file(db_path)
+    if not file.exists():
+        return []
+    password = next((line.split("=", 1)[1].strip() for line in file.read_text("utf-8").splitlines()
+                     if line.startswith("password=")), None)
+    return [{"username": u, "role": r, "region": g, "region_name": n.split("（")[0], "password": password}
+            for u, r, g, n in DEMO_ACCOUNTS]

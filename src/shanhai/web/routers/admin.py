@@ -1,0 +1,222 @@
+"""Administration (admins only): accounts, and the audit log with its hash chain."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+
+from shanhai.errors import ShanhaiError
+from shanhai.store import accounts, audit
+from shanhai.store.accounts import ROLES, User
+from shanhai.store.connection import Store
+from shanhai.store.sql import literal
+from shanhai.web import deps
+from shanhai.web.deps import PageError, get_store, render, require_roles
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+NAV = [(90, "/admin/users", "用户管理", "Users", ("admin",)),
+       (91, "/admin/audit", "审计日志", "Audit log", ("admin",))]
+admin_only = require_roles("admin")
+PAGE = 100
+EXPORT_LIMIT = 200_000
+
+
+def _regions(store: Store) -> list[dict]:
+    rows = store.con.execute(
+        "SELECT adcode, name, level, city_adcode, mountain26 FROM regions WHERE level IN ('province', 'city', 'county') "
+        "ORDER BY adcode").fetchall()
+    return [{"adcode": a, "name": n, "level": lv, "city": c, "mountain26": m} for a, n, lv, c, m in rows]
+
+
+def _user_or_404(store: Store, user_id: int) -> User:
+    user = accounts.user_by_id(store, user_id)
+    if user is None:
+        raise PageError(404, f"没有编号为 {user_id} 的用户。", f"There is no user with id {user_id}.")
+    return user
+
+
+def _users_page(request: Request, store: Store, *, message=None, error=None, form=None, status=200):
+    sessions = dict(store.con.execute(
+        "SELECT user_id, max(last_seen) FROM sessions GROUP BY user_id").fetchall())
+    names = {r["adcode"]: r["name"] for r in _regions(store)}
+    return render(request, "admin_users.html", {
+        "users": accounts.list_users(store), "regions": _regions(store), "region_names": names,
+        "roles": ROLES, "last_seen": sessions, "message": message, "error": error, "form": form or {},
+        "min_password": accounts.MIN_PASSWORD}, status=status)
+
+
+@router.get("/users", name="admin_users")
+def users_page(request: Request, store: Store = Depends(get_store), admin: User = Depends(admin_only)):
+    return _users_page(request, store)
+
+
+@router.post("/users", name="admin_users_add")
+def add_user(request: Request, username: str = Form(""), display_name: str = Form(""), role: str = Form(""),
+             region_adcode: str = Form(""), password: str = Form(""), store: Store = Depends(get_store),
+             admin: User = Depends(admin_only)):
+    form = {"username": username, "display_name": display_name, "role": role, "region_adcode": region_adcode}
+    try:
+        user = accounts.add_user(store, username, password, role, region_adcode, display_name,
+                                 actor=admin.username, log=deps.audit_writer(request, store))
+    except ShanhaiError as exc:
+        return _users_page(request, store, error=str(exc), form=form, status=400)
+    return _users_page(request, store, message=(f"已添加用户 {user.username}。", f"User {user.username} added."))
+
+
+@router.post("/users/{user_id}/disable", name="admin_users_disable")
+def disable_user(request: Request, user_id: int, store: Store = Depends(get_store),
+                 admin: User = Depends(admin_only)):
+    user = _user_or_404(store, user_id)
+    if user.user_id == admin.user_id:
+        return _users_page(request, store, error=("不能停用自己的账号。", "You cannot disable your own account."), status=400)
+    accounts.disable_user(store, user.username, actor=admin.username, log=deps.audit_writer(request, store))
+    deps.accounts_changed(request)
+    return _users_page(request, store, message=(f"已停用用户 {user.username}，其会话已结束。",
+                                                f"User {user.username} disabled; their sessions ended."))
+
+
+@router.post("/users/{user_id}/enable", name="admin_users_enable")
+def enable_user(request: Request, user_id: int, store: Store = Depends(get_store),
+                admin: User = Depends(admin_only)):
+    user = _user_or_404(store, user_id)
+    accounts.enable_user(store, user.username, actor=admin.username, log=deps.audit_writer(request, store))
+    deps.accounts_changed(request)
+    return _users_page(request, store, message=(f"已启用用户 {user.username}。", f"User {user.username} enabled."))
+
+
+@router.post("/users/{user_id}/password", name="admin_users_password")
+def reset_password(request: Request, user_id: int, password: str = Form(""), store: Store = Depends(get_store),
+                   admin: User = Depends(admin_only)):
+    user = _user_or_404(store, user_id)
+    try:
+        accounts.set_password(store, user.username, password, actor=admin.username,
+                              log=deps.audit_writer(request, store))
+        deps.accounts_changed(request)
+    except ShanhaiError as exc:
+        return _users_page(request, store, error=str(exc), status=400)
+    return _users_page(request, store, message=(f"已重置 {user.username} 的密码，其会话已结束。",
+                                                f"Password of {user.username} reset; their sessions ended."))
+
+
+# ---- audit log -------------------------------------------------------------------------------
+
+def _day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PageError(422, f"{name} 应为 YYYY-MM-DD 格式的日期。", f"{name} must be a date as YYYY-MM-DD.") from None
+
+
+def _audit_where(username: str | None, action: str | None, target: str | None, since: str | None,
+                 until: str | None) -> str:
+    parts = ["true"]
+    if username:
+        parts.append(f"username ILIKE {literal('%' + username + '%')}")
+    if action:
+        parts.append(f"action ILIKE {literal(action + '%')}")
+    if target:
+        parts.append(f"(target ILIKE {literal('%' + target + '%')} OR detail::VARCHAR ILIKE {literal('%' + target + '%')})")
+    d = _day(since, "from")
+    if d:
+        parts.append(f"occurred_at >= {literal(d)}")
+    d = _day(until, "to")
+    if d:
+        parts.append(f"occurred_at < {literal(d + timedelta(days=1))}")
+    return " AND ".join(parts)
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (usernames in failed sign-ins are
+    whatever the caller typed)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _filters(username, action, target, since, until) -> dict:
+    return {"username": username or "", "action": action or "", "target": target or "", "since": since or "",
+            "until": until or ""}
+
+
+@router.get("/audit", name="admin_audit")
+def audit_page(request: Request, username: str | None = None, action: str | None = None, target: str | None = None,
+               since: str | None = Query(None, alias="from"), until: str | None = Query(None, alias="to"),
+               page: int = Query(1, ge=1, le=100_000), verify: bool = False,
+               store: Store = Depends(get_store), admin: User = Depends(admin_only)):
+    where = _audit_where(username, action, target, since, until)
+    total = store.con.execute(f"SELECT count(*) FROM audit_log WHERE {where}").fetchone()[0]
+    rows = store.con.execute(
+        f"SELECT seq, occurred_at, username, action, target, detail::VARCHAR FROM audit_log WHERE {where} "
+        f"ORDER BY seq DESC LIMIT {PAGE} OFFSET {(page - 1) * PAGE}").fetchall()
+    actions = [a for (a,) in store.con.execute("SELECT DISTINCT action FROM audit_log ORDER BY 1").fetchall()]
+    verified = None
+    if verify:
+        broken = audit.verify(store.con)
+        entries = store.con.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+        verified = {"ok": broken is None, "broken": broken, "entries": entries}
+        deps.audit(request, store, "audit.verify", detail={"ok": broken is None, "broken": broken})
+    filters = _filters(username, action, target, since, until)
+    query = urlencode([("from" if k == "since" else "to" if k == "until" else k, v)
+                       for k, v in filters.items() if v])
+    return render(request, "admin_audit.html", {
+        "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE)), "filters": filters,
+        "actions": actions, "verified": verified, "query": query})
+
+
+@router.get("/audit/export", name="admin_audit_export")
+def audit_export(request: Request, format: str = "csv", username: str | None = None, action: str | None = None,
+                 target: str | None = None, since: str | None = Query(None, alias="from"),
+                 until: str | None = Query(None, alias="to"), store: Store = Depends(get_store),
+                 admin: User = Depends(admin_only)):
+    if format not in ("csv", "xlsx"):
+        raise PageError(422, "导出格式应为 csv 或 xlsx。", "The export format must be csv or xlsx.")
+    where = _audit_where(username, action, target, since, until)
+    rows = store.con.execute(
+        f"SELECT seq, occurred_at, username, action, target, detail::VARCHAR, prev_hash, hash FROM audit_log "
+        f"WHERE {where} ORDER BY seq LIMIT {EXPORT_LIMIT}").fetchall()
+    headers = ["序号 seq", "时间 (UTC) occurred_at", "用户 username", "操作 action", "对象 target",
+               "详情 detail", "前一哈希 prev_hash", "哈希 hash"]
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    deps.audit(request, store, "export", target="audit_log",
+               detail={"format": format, "rows": len(rows), **_filters(username, action, target, since, until)})
+    if format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(headers)
+        for r in rows:
+            writer.writerow([r[0], r[1].isoformat(sep=" ", timespec="seconds"), *(_cell(v) for v in r[2:])])
+        body = ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Chinese correctly
+        media = "text/csv; charset=utf-8"
+    else:
+        import xlsxwriter
+
+        out = io.BytesIO()
+        book = xlsxwriter.Workbook(out, {"in_memory": True})
+        sheet = book.add_worksheet("审计日志")
+        bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
+        when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        for c, h in enumerate(headers):
+            sheet.write(0, c, h, bold)
+        for i, r in enumerate(rows, start=1):
+            sheet.write_number(i, 0, r[0])
+            sheet.write_datetime(i, 1, r[1], when)
+            for c, v in enumerate(r[2:], start=2):
+                sheet.write_string(i, c, "" if v is None else str(v))
+        sheet.set_column(0, 0, 8)
+        sheet.set_column(1, 1, 20)
+        sheet.set_column(2, 4, 18)
+        sheet.set_column(5, 5, 60)
+        sheet.set_column(6, 7, 20)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, len(rows), len(headers) - 1)
+        book.close()
+        body = out.getvalue()
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="shanhai-audit-{stamp}.{format}"'})

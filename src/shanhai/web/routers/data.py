@@ -1,0 +1,184 @@
+"""``/data``: upload a workbook or CSV into the store with the CLI's import engine
+(:func:`shanhai.ingest.import_file`) as a background job, see the import's summary and download
+its rejects workbook; and the collection progress by county and town (the share of firms with
+this year's data).
+
+An upload runs under its uploader's region scope (``deps.current_scope``): rows of another region
+are rejected, each with its reason, and nothing outside the region is written; the summary page
+lists them apart.
+
+An upload is kept beside the database in ``<db>.uploads/<token>/`` with ``summary.json`` (the
+import's result and who ran it) and ``rejects.xlsx``; the summary page and the rejects file are
+shown to their uploader and to admins only (404 for anyone else)."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse
+
+from shanhai.jobs import dashboard
+from shanhai.store.accounts import User
+from shanhai.store.connection import Store
+from shanhai.store.scope import Scope
+from shanhai.web.deps import PageError, current_scope, current_user, get_store, render, require_write
+from shanhai.web.routers.mujun import XLSX, attachment
+from shanhai.web.screens import FMT, can_write, clear_fragments, reading
+
+router = APIRouter(prefix="/data")
+NAV = [(40, "/data", "数据", "Data", None)]
+
+MAX_UPLOAD = 512 * 1024 * 1024          # 512 MB: a province's electricity file fits
+SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def uploads_dir(request: Request) -> Path:
+    return Path(f"{request.app.state.db_path}.uploads")
+
+
+def _safe_name(name: str) -> str:
+    name = Path(name or "upload").name
+    name = re.sub(r"[^\w.\-\u4e00-\u9fff（）()]+", "_", name)[:120]
+    return name or "upload"
+
+
+def _summary(request: Request, user: User, token: str) -> tuple[Path, dict]:
+    """An import's folder and summary, if it is the user's (or the user is an admin)."""
+    if not TOKEN.match(token or ""):
+        raise PageError(404, "没有找到该导入记录。", "There is no such import.")
+    folder = uploads_dir(request) / token
+    path = folder / "summary.json"
+    if not path.is_file():
+        raise PageError(404, "没有找到该导入记录（或尚未完成）。", "There is no such import (or it has not finished).")
+    data = json.loads(path.read_text("utf-8"))
+    if data.get("user_id") != user.user_id and not user.is_admin:
+        raise PageError(404, "没有找到该导入记录。", "There is no such import.")
+    return folder, data
+
+
+def recent_imports(request: Request, user: User, limit: int = 10) -> list[dict]:
+    root = uploads_dir(request)
+    if not root.is_dir():
+        return []
+    out = []
+    for path in root.glob("*/summary.json"):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if data.get("user_id") == user.user_id or user.is_admin:
+            out.append(data)
+    return sorted(out, key=lambda d: d.get("finished_at", ""), reverse=True)[:limit]
+
+
+@router.get("", name="data")
+def data_page(request: Request, year: int | None = Query(None), county: str | None = Query(None),
+              store: Store = Depends(get_store), user: User = Depends(current_user),
+              scope: Scope = Depends(current_scope)):
+    from shanhai.ingest.spec import kinds
+
+    with reading():
+        progress = dashboard.collection_progress(store, scope, year, county or None)
+    rows = progress["towns"] if progress["towns"] else progress["counties"]
+    chart = {"names": [r["name"] for r in rows],
+             "reported": [None if r["reported_share"] is None else round(r["reported_share"] * 100, 1) for r in rows],
+             "confirmed": [None if r["confirmed_share"] is None else round(r["confirmed_share"] * 100, 1)
+                           for r in rows]}
+    ctx = {"progress": progress, "chart": chart, "fmt": FMT, "can_write": can_write(user),
+           "kinds": [{"kind": k.kind, "label": k.label, "label_en": k.label_en, "note": k.note}
+                     for k in kinds().values()],
+           "imports": recent_imports(request, user),
+           "jobs": [j for j in request.app.state.jobs.jobs_of(user, 10) if j.kind == "import"]}
+    return render(request, "data.html", ctx)
+
+
+@router.post("/import", name="data_import")
+async def upload(request: Request, kind: str = Form(...), year: str = Form(""), sheet: str = Form(""),
+                 file: UploadFile = File(...), user: User = Depends(require_write),
+                 scope: Scope = Depends(current_scope)):
+    """Queue the import of an uploaded workbook or CSV; the job page links to its summary."""
+    from shanhai.ingest.spec import kinds
+
+    known = kinds()
+    if kind not in known:
+        raise PageError(400, f"未知的数据类型 {kind}。", f"Unknown kind of file {kind!r}.")
+    name = _safe_name(file.filename or "")
+    if not name.lower().endswith(SUFFIXES):
+        raise PageError(400, f"文件 {name} 不是 Excel（.xlsx）或 CSV 文件。",
+                        f"{name} is not an Excel (.xlsx) or CSV file.")
+    y = None
+    if year.strip():
+        if not year.strip().isdigit():
+            raise PageError(400, f"年度 {year} 应为四位数字。", f"The year {year!r} should be four digits.")
+        y = int(year)
+    token = secrets.token_urlsafe(12)
+    folder = uploads_dir(request) / token
+    folder.mkdir(parents=True, exist_ok=False)
+    path = folder / name
+    size = 0
+    with path.open("wb") as out:
+        while chunk := await file.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                out.close()
+                shutil.rmtree(folder, ignore_errors=True)
+                raise PageError(413, "文件超过 512 MB。", "The file is larger than 512 MB.")
+            out.write(chunk)
+    if size == 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise PageError(400, f"文件 {name} 是空的。", f"{name} is empty.")
+    username, user_id = user.username, user.user_id
+    label = f"数据导入 {known[kind].label} · {name}"
+
+    def job(progress):
+        from datetime import datetime, timezone
+
+        from shanhai.ingest import import_file
+        from shanhai.ingest.rejects import write_rejects
+
+        result = import_file(progress.store, kind, path, year=y, sheet=sheet.strip() or None, username=username,
+                             progress=progress.fraction, scope=scope)
+        if result.rejects:
+            result.rejects_file = str(write_rejects(result, folder / "rejects.xlsx"))
+        data = result.as_dict(limit=200)
+        data.update(token=token, user_id=user_id, username=username, file_name=name, size=size,
+                    kind_label=known[kind].label,
+                    finished_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"))
+        data["file"] = name                       # not the server's path
+        data["rejects_file"] = "rejects.xlsx" if result.rejects else None
+        (folder / "summary.json").write_text(json.dumps(data, ensure_ascii=False, default=str), "utf-8")
+        dashboard.clear_cache_for(progress.store)     # the results views show the facts as they are now
+        clear_fragments()
+        outside = f"（其中 {result.out_of_scope:,} 行不在您的数据范围内）" if result.out_of_scope else ""
+        return {"url": f"/data/imports/{token}",
+                "message": f"导入完成：新增 {result.inserted:,}，更新 {result.updated:,}，拒绝 {result.rejected:,} 行{outside}"}
+
+    job_id = request.app.state.jobs.submit("import", label, job, user)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@router.get("/imports/{token}", name="data_import_summary")
+def import_summary(request: Request, token: str, user: User = Depends(current_user)):
+    folder, data = _summary(request, user, token)
+    imp = {"kind": "", "kind_label": data.get("kind", ""), "file_name": "", "dataset_id": "", "username": "",
+           "finished_at": "", "sheet": None, "encoding": None, "rows_in": data.get("rows"), "blank_rows": 0,
+           "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0, "warned": 0, "notes": [],
+           "unknown_columns": [], "columns": {}, "rejects": [], "warnings": [], "rejects_file": None,
+           "scope": None, "out_of_scope": 0, "scope_rejects": [], **data}
+    return render(request, "data_import.html", {"imp": imp, "fmt": FMT})
+
+
+@router.get("/imports/{token}/rejects", name="data_import_rejects")
+def import_rejects(request: Request, token: str, user: User = Depends(current_user)):
+    folder, data = _summary(request, user, token)
+    path = folder / "rejects.xlsx"
+    if not data.get("rejects_file") or not path.is_file():
+        raise PageError(404, "该次导入没有拒绝行。", "This import rejected no rows.")
+    base = Path(data.get("file_name") or "import").stem
+    return attachment(path.read_bytes(), f"{base}.拒绝行.xlsx", XLSX)

@@ -1,0 +1,107 @@
+"""Browser tests: the real server (uvicorn in a thread, on a free loopback port) over a copy of the
+session's small province with a province-wide per-mu run and one account per role, driven by
+Playwright for Python with Debian's chromium (`make test` installs it; no `playwright install`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from shanhai.jobs import mujun
+from shanhai.store import accounts, open_store
+
+CHROMIUM = os.environ.get("SHANHAI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PASSWORD = "browser-tests-password-1"
+CITY, COUNTY = "331100", "331127"          # 丽水 and 景宁 (one of the 26 mountain counties)
+ROLES = {"province": "330000", "city": CITY, "county": COUNTY}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser_db(small_db, tmp_path_factory):
+    path = tmp_path_factory.mktemp("browser") / "browser.duckdb"
+    shutil.copy(small_db, path)
+    with open_store(path) as store:
+        year = store.con.execute("SELECT max(year) FROM enterprise_years").fetchone()[0]
+        run_id = mujun.run(store, "zhejiang-2018", year, user="tests").run_id
+        for role, region in ROLES.items():
+            accounts.add_user(store, f"b-{role}", PASSWORD, role, region, f"浏览器{role}")
+
+        def firm(where: str):
+            return store.con.execute(
+                f"SELECT uscc, name, county_adcode FROM mujun_results WHERE run_id = '{run_id}' AND {where} "
+                "AND \"class\" <> 'T' ORDER BY uscc LIMIT 1").fetchone()
+
+        firm_in = firm(f"county_adcode = '{COUNTY}'")
+        firm_far = firm("county_adcode LIKE '3301%'")
+    return SimpleNamespace(path=path, year=year, run_id=run_id, firm_in=firm_in, firm_far=firm_far)
+
+
+@pytest.fixture(scope="session")
+def server(browser_db):
+    import uvicorn
+
+    from shanhai.web.app import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(browser_db.path, secret_key="browser-tests"), host="127.0.0.1",
+                            port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", db=browser_db)
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make sysdeps)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def signed_in(browser, server):
+    """``signed_in(role)`` -> a page of a fresh browser context, signed in as that role."""
+    contexts = []
+
+    def make(role: str):
+        context = browser.new_context(accept_downloads=True, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(f"{server.url}/signin")
+        page.fill("input[name=username]", f"b-{role}")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert "/signin" not in page.url, f"signing in as {role} failed: {page.url}"
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
