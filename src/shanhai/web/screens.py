@@ -197,3 +197,30 @@ def fragment(request, template: str, key: tuple, context) -> Markup:
 def clear_fragments() -> None:
     with _FRAGMENTS_LOCK:
         _FRAGMENTS.clear()
+
+
+def submit_whatif(request, store, scope, user, run_id: str, policy_name: str) -> str:
+    """Queue a what-if (the run's year evaluated again with another preset inside the user's
+    scope, then compared with the run); the job id. Shared by the page and the API."""
+    from urllib.parse import quote
+
+    from shanhai import policy as policies
+    from shanhai.web.deps import PageError
+
+    with reading():
+        base = dashboard.run_info(store, scope, run_id)
+    try:
+        preset = policies.get(policy_name)
+    except ShanhaiError as exc:
+        raise PageError(400, f"评价办法无效：{exc}", f"Unknown preset: {exc}") from None
+    username = user.username
+
+    def job(progress):
+        out = dashboard.whatif(progress.store, scope, base.run_id, preset.name, username,
+                               progress=progress.fraction)
+        return {"url": f"/mujun/compare?a={quote(out['a'])}&b={quote(out['b'])}",
+                "message": f"模拟完成 what-if done: {preset.display_name} (run {out['b']})"}
+
+    region_name = dashboard.region(store, dashboard.whatif_region(store, scope, base)).name
+    label = f"模拟评价 what-if {base.year} · {preset.display_name} · {region_name}"
+    return request.app.state.jobs.submit("evaluate", label, job, user)

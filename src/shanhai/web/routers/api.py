@@ -16,7 +16,7 @@ from shanhai.store.accounts import User
 from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
 from shanhai.web.deps import PageError, current_scope, current_user, get_store, require_write
-from shanhai.web.screens import reading
+from shanhai.web.screens import reading, submit_whatif
 
 router = APIRouter(prefix="/api/v1", tags=["per-mu"])
 
@@ -441,22 +441,7 @@ def api_start_run(request: Request, policy: str = Form(...), year: int = Form(..
              summary="模拟 Re-evaluate a run's year with another preset, then compare (write roles)")
 def api_whatif(request: Request, run_id: str, policy: str = Form(...), store: Store = Depends(get_store),
                user: User = Depends(require_write), scope: Scope = Depends(current_scope)):
-    from shanhai import policy as policies
-
-    with reading():
-        base = dashboard.run_info(store, scope, run_id)
-    try:
-        preset = policies.get(policy)
-    except ShanhaiError as exc:
-        raise PageError(400, f"评价办法无效：{exc}", f"Unknown preset: {exc}") from None
-    username = user.username
-
-    def job(progress):
-        out = dashboard.whatif(progress.store, scope, base.run_id, preset.name, username, progress=progress.fraction)
-        return {"url": f"/mujun/compare?a={out['a']}&b={out['b']}", "message": f"run {out['b']}"}
-
-    label = f"模拟评价 what-if {base.year} · {preset.display_name}"
-    job_id = request.app.state.jobs.submit("evaluate", label, job, user)
+    job_id = submit_whatif(request, store, scope, user, run_id, policy)
     return {"job_id": job_id, "url": f"/jobs/{job_id}"}
 
 

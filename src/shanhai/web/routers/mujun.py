@@ -21,7 +21,7 @@ from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
 from shanhai.web import deps
 from shanhai.web.deps import PageError, current_scope, current_user, get_store, render, require_write
-from shanhai.web.screens import FMT, can_write, filters_from, filters_query, fragment, reading
+from shanhai.web.screens import FMT, can_write, filters_from, filters_query, fragment, reading, submit_whatif
 
 router = APIRouter(prefix="/mujun")
 NAV = [(20, "/mujun/runs", "亩均评价", "Per-mu evaluation", None)]
@@ -211,23 +211,5 @@ def compare_page(request: Request, a: str | None = Query(None), b: str | None = 
 def whatif(request: Request, run_id: str, policy: str = Form(...), store: Store = Depends(get_store),
            user: User = Depends(require_write), scope: Scope = Depends(current_scope)):
     """Evaluate the run's year again with another preset (in the background), then compare."""
-    from shanhai import policy as policies
-
-    with reading():
-        base = dashboard.run_info(store, scope, run_id)
-    try:
-        preset = policies.get(policy)
-    except ShanhaiError as exc:
-        raise PageError(400, f"评价办法无效：{exc}", f"Unknown preset: {exc}") from None
-    username = user.username
-
-    def job(progress):
-        out = dashboard.whatif(progress.store, scope, base.run_id, preset.name, username,
-                               progress=progress.fraction)
-        return {"url": f"/mujun/compare?a={quote(out['a'])}&b={quote(out['b'])}",
-                "message": f"模拟完成 what-if done: {preset.display_name} (run {out['b']})"}
-
-    region_name = dashboard.region(store, dashboard.whatif_region(store, scope, base)).name
-    label = f"模拟评价 what-if {base.year} · {preset.display_name} · {region_name}"
-    job_id = request.app.state.jobs.submit("evaluate", label, job, user)
+    job_id = submit_whatif(request, store, scope, user, run_id, policy)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
