@@ -729,6 +729,8 @@ def results(store: Store, scope: "Scope", run_id: str, filters: Filters | None =
                      LEFT JOIN industries i ON i.code = m.industry_code
                 WHERE m.uscc IN ({", ".join(literal(u) for u in ids)})""")}
             rows = [found[u] for u in ids if u in found]
+        from shanhai.jobs.mujun_review import _population_label   # one label rule for review and screens
+
         for r in rows:
             r["class_label"] = preset.class_label(r["class"])
             r["population_label"] = _population_label(preset, r["population"])
@@ -739,15 +741,6 @@ def results(store: Store, scope: "Scope", run_id: str, filters: Filters | None =
     pages = max(1, math.ceil(total / per_page))
     return {"run": info.as_dict(), "filters": f.as_dict(), "sort": sort, "desc": desc, "page": page,
             "per_page": per_page, "pages": pages, "total": total, "rows": rows}
-
-
-def _population_label(preset, pid: str | None) -> str:
-    if pid is None:
-        return preset.classes.excluded_label
-    try:
-        return preset.population(pid).label
-    except KeyError:
-        return pid
 
 
 def filter_options(store: Store, scope: "Scope", run_id: str, county: str | None = None) -> dict:

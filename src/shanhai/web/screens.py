@@ -224,3 +224,28 @@ def submit_whatif(request, store, scope, user, run_id: str, policy_name: str) ->
     region_name = dashboard.region(store, dashboard.whatif_region(store, scope, base)).name
     label = f"模拟评价 what-if {base.year} · {preset.display_name} · {region_name}"
     return request.app.state.jobs.submit("evaluate", label, job, user)
+
+
+def submit_evaluation(request, store, scope, user, policy_name: str, year: int, region: str) -> str:
+    """Queue a per-mu evaluation of ``year`` with a preset for ``region`` (default: the user's
+    whole scope; 403 outside it); the job id. Shared by the page and the API."""
+    from shanhai import policy as policies
+    from shanhai.web.deps import PageError
+
+    try:
+        preset = policies.get(policy_name)
+    except ShanhaiError as exc:
+        raise PageError(400, f"评价办法无效：{exc}", f"Unknown preset: {exc}") from None
+    if year not in dashboard.data_years(store):
+        raise PageError(400, f"没有 {year} 年度的企业数据。", f"There is no enterprise data for {year}.")
+    target = dashboard.region_in_scope(store, scope, region or scope.adcode)   # 403 outside the scope
+    username = user.username
+
+    def job(progress):
+        summary = dashboard.run_evaluation(progress.store, scope, preset.name, year, target.adcode, username,
+                                           progress=progress.fraction)
+        return {"url": f"/mujun/runs/{summary['run_id']}",
+                "message": f"评价完成：{summary['evaluated']:,} 家参评 (run {summary['run_id']})"}
+
+    label = f"亩均评价 {year} · {preset.display_name} · {target.name}"
+    return request.app.state.jobs.submit("evaluate", label, job, user)

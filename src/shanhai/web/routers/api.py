@@ -16,7 +16,7 @@ from shanhai.store.accounts import User
 from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
 from shanhai.web.deps import PageError, current_scope, current_user, get_store, require_write
-from shanhai.web.screens import reading, submit_whatif
+from shanhai.web.screens import reading, submit_evaluation, submit_whatif
 
 router = APIRouter(prefix="/api/v1", tags=["per-mu"])
 
@@ -416,24 +416,7 @@ def api_compare(a: str, b: str, store: Store = Depends(get_store), scope: Scope 
 def api_start_run(request: Request, policy: str = Form(...), year: int = Form(...), region: str = Form(""),
                   store: Store = Depends(get_store), user: User = Depends(require_write),
                   scope: Scope = Depends(current_scope)):
-    from shanhai import policy as policies
-
-    try:
-        preset = policies.get(policy)
-    except ShanhaiError as exc:
-        raise PageError(400, f"评价办法无效：{exc}", f"Unknown preset: {exc}") from None
-    if year not in dashboard.data_years(store):
-        raise PageError(400, f"没有 {year} 年度的企业数据。", f"There is no enterprise data for {year}.")
-    target = dashboard.region_in_scope(store, scope, region or scope.adcode)
-    username = user.username
-
-    def job(progress):
-        s = dashboard.run_evaluation(progress.store, scope, preset.name, year, target.adcode, username,
-                                     progress=progress.fraction)
-        return {"url": f"/mujun/runs/{s['run_id']}", "message": f"run {s['run_id']}"}
-
-    label = f"亩均评价 {year} · {preset.display_name} · {target.name}"
-    job_id = request.app.state.jobs.submit("evaluate", label, job, user)
+    job_id = submit_evaluation(request, store, scope, user, policy, year, region)
     return {"job_id": job_id, "url": f"/jobs/{job_id}"}
 
 

@@ -14,14 +14,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shanhai.errors import ShanhaiError
 from shanhai.jobs import dashboard
 from shanhai.store.accounts import User
 from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
 from shanhai.web import deps
 from shanhai.web.deps import PageError, current_scope, current_user, get_store, render, require_write
-from shanhai.web.screens import FMT, can_write, filters_from, filters_query, fragment, reading, submit_whatif
+from shanhai.web.screens import (FMT, can_write, filters_from, filters_query, fragment, reading, submit_evaluation,
+                                 submit_whatif)
 
 router = APIRouter(prefix="/mujun")
 NAV = [(20, "/mujun/runs", "亩均评价", "Per-mu evaluation", None)]
@@ -69,25 +69,7 @@ def start_run(request: Request, policy: str = Form(...), year: int = Form(...), 
               store: Store = Depends(get_store), user: User = Depends(require_write),
               scope: Scope = Depends(current_scope)):
     """Run an evaluation in the background; the job page links to the new run."""
-    from shanhai import policy as policies
-
-    try:
-        preset = policies.get(policy)
-    except ShanhaiError as exc:
-        raise PageError(400, f"评价办法无效：{exc}", f"Unknown preset: {exc}") from None
-    if year not in dashboard.data_years(store):
-        raise PageError(400, f"没有 {year} 年度的企业数据。", f"There is no enterprise data for {year}.")
-    target = dashboard.region_in_scope(store, scope, region or scope.adcode)   # 403 outside the scope
-    username = user.username
-
-    def job(progress):
-        summary = dashboard.run_evaluation(progress.store, scope, preset.name, year, target.adcode, username,
-                                           progress=progress.fraction)
-        return {"url": f"/mujun/runs/{summary['run_id']}",
-                "message": f"评价完成：{summary['evaluated']:,} 家参评 (run {summary['run_id']})"}
-
-    label = f"亩均评价 {year} · {preset.display_name} · {target.name}"
-    job_id = request.app.state.jobs.submit("evaluate", label, job, user)
+    job_id = submit_evaluation(request, store, scope, user, policy, year, region)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
