@@ -21,6 +21,23 @@ def small_db(small_build):
     return small_build.path
 
 
+@pytest.fixture(scope="session")
+def small_evaluated(small_db, tmp_path_factory):
+    """A copy of the small province with one province-wide zhejiang-2018 run of its latest year
+    (read-only users: tests that write make their own copy). Returns (path, year, run_id)."""
+    import shutil
+
+    from shanhai.jobs import mujun
+    from shanhai.store import open_store
+
+    path = tmp_path_factory.mktemp("evaluated") / "evaluated.duckdb"
+    shutil.copy(small_db, path)
+    with open_store(path) as store:
+        year = store.con.execute("SELECT max(year) FROM enterprise_years").fetchone()[0]
+        run_id = mujun.run(store, "zhejiang-2018", year, user="tests").run_id
+    return path, year, run_id
+
+
 # Hypothesis explores new examples on every run; in CI (CI=true) it replays a fixed sequence so
 # a landing is never blocked by an example unrelated to the change. Local runs keep exploring.
 import os  # noqa: E402

@@ -7,6 +7,8 @@ mode over a Parquet snapshot of the store's tables, see ``_spark``; needs the ``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import secrets
 
 import ibis
@@ -16,6 +18,10 @@ from shanhai.errors import ShanhaiError
 from shanhai.store import Store
 
 ENGINES = ("duckdb", "spark")
+
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def connect(store: Store, engine: str = "duckdb") -> BaseBackend:
@@ -53,6 +59,15 @@ def insert(store: Store, backend: BaseBackend, table: str, expr, extra: dict | N
     finally:
         store.con.unregister("_shanhai_insert")
     return arrow.num_rows
+
+
+def fetch(backend: BaseBackend, expr) -> "pa.Table":
+    """An expression's rows as Arrow. On DuckDB the compiled SQL runs on the backend's own
+    connection (ibis 12's ``to_pyarrow`` costs ~1.5 s of its own on a first call, measured on a
+    90-row aggregate); elsewhere ``to_pyarrow``."""
+    if backend.name == "duckdb":
+        return backend.con.execute(ibis.to_sql(expr, dialect="duckdb")).fetch_arrow_table()
+    return expr.to_pyarrow()
 
 
 def materialize(backend: BaseBackend, expr) -> "ibis.expr.types.Table":
