@@ -46,7 +46,7 @@ test: uv java sysdeps
 bench: uv sysdeps
 	@command -v wrk >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends wrk) || \
 		(sudo apt-get update && sudo apt-get install -y --no-install-recommends wrk)
-	$(UV) sync --frozen --group test
+	$(UV) sync --frozen --group test --group bench
 	$(UV) run --frozen python -m benchmarks
 
 clean:

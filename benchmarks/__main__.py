@@ -17,9 +17,14 @@ from benchmarks import QUICK_SCALES, SYNTH_SCALES
 from benchmarks.measure import CONTENTION_METHOD, RSS_METHOD, WALL_METHOD, use_private_pycache
 from benchmarks.report import (MAIN_COLUMNS, detail_columns, detail_row, failures, fit_text, growth_fit,
                                bytecode_note, contention, machine, main_row, markdown, misses, phase_rows, rich_table)
+from benchmarks.chains import COLUMNS as CHAINS_COLUMNS, chains_cases, markdown_section as chains_section
+from benchmarks.chains import misses as chains_misses, rows as chains_rows
 from benchmarks.ingest import IMPORT_COLUMNS, PHASE_COLUMNS, import_cases, import_rows, markdown_section
 from benchmarks.ingest import phase_rows as import_phase_rows
 from benchmarks.mujun import markdown_section as mujun_section, mujun_cases, print_tables as mujun_tables
+from benchmarks.pairing import markdown_section as pairing_section, pairing_cases, print_tables as pairing_tables
+from benchmarks.relatedness import (markdown_section as relatedness_section, print_tables as relatedness_tables,
+                                    relatedness_cases)
 from benchmarks.report import md_table
 from benchmarks.web import failures as web_failures, markdown_section as web_section, misses as web_misses
 from benchmarks.web import COLUMNS as WEB_COLUMNS, rows as web_rows, web_cases
@@ -33,13 +38,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks",
         description="Shanhai benchmarks: synth at several scales, `shanhai demo` cold/warm and the import "
                     "of large enterprise-years files (beside pandas), the per-mu evaluation of ~1,000,000 firms (beside "
-                    "pandas), the web dashboard under 50 concurrent clients (wrk), each in a fresh subprocess. Writes a "
+                    "pandas), the web dashboard under 50 concurrent clients (wrk), economic complexity of 90 counties "
+                    "× 608 classes × 4 years (beside ecomplexity), the panoramas of ten chains × 90 counties, each in a fresh subprocess. Writes a "
                     "markdown report (default benchmarks/RESULTS.md).")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: synth at scales {', '.join(f'{s:g}' for s in QUICK_SCALES)} "
                              "only, plus demo, plus import of smaller files, mujun of ~100,000 firms "
                              "and the web pages at scale 0.1 for 10 s (no target)")
-    parser.add_argument("--only", choices=("synth", "demo", "import", "mujun", "web"), help="run one workload only")
+    parser.add_argument("--only", choices=("synth", "demo", "import", "mujun", "web", "relatedness", "chains",
+                                           "pairing"),
+                        help="run one workload only")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="runs per case; figures are medians (default 1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="PATH",
@@ -97,6 +105,12 @@ def run(args: argparse.Namespace) -> int:
         cases += import_cases(args.repeat, args.timeout, log, quick=args.quick)
     if args.only in (None, "mujun"):
         cases += mujun_cases(args.repeat, args.timeout, log, quick=args.quick)
+    if args.only in (None, "relatedness"):    # target: ≥ 10× faster than ecomplexity (benchmarks/relatedness.py)
+        cases += relatedness_cases(args.repeat, args.timeout, log)
+    if args.only in (None, "chains"):        # target: 10 chains × 90 counties under 2 s (benchmarks/chains.py)
+        cases += chains_cases(args.repeat, args.timeout, log, quick=args.quick)
+    if args.only in (None, "pairing"):       # target: 26 counties × 5,000 firms planned under 3 s (benchmarks/pairing.py)
+        cases += pairing_cases(args.repeat, args.timeout, log)
     webs = web_cases(args.timeout, log, quick=args.quick) if args.only in (None, "web") else []
     fit = growth_fit(cases)
     info["contention"] = contention(cases)
@@ -123,10 +137,14 @@ def run(args: argparse.Namespace) -> int:
         console.print(rich_table(f"import — median of {args.repeat}", IMPORT_COLUMNS, import_rows(imports)))
         console.print(rich_table("import phases", PHASE_COLUMNS, import_phase_rows(imports)))
     mujun_tables(console, cases, args.repeat, rich_table)
+    relatedness_tables(console, cases, args.repeat, rich_table)
+    if chains_rows(cases):
+        console.print(rich_table(f"chains — median of {args.repeat}", CHAINS_COLUMNS, chains_rows(cases)))
+    pairing_tables(console, cases, args.repeat, rich_table)
 
     if webs:
         console.print(rich_table("web — p95 latency under load", WEB_COLUMNS, web_rows(webs)))
-    missed = misses(cases) + ([] if args.quick else web_misses(webs))
+    missed = misses(cases) + chains_misses(cases) + ([] if args.quick else web_misses(webs))
     for line in missed:
         console.print(f"[bold yellow]TARGET MISSED[/bold yellow] {line}")
     failed = failures(cases) + [(line, None) for line in web_failures(webs)]
@@ -141,6 +159,9 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sections = markdown_section(imports, md_table) if imports else []
     sections += mujun_section(cases, md_table, info)
+    sections += relatedness_section(cases, md_table, info)
+    sections += chains_section(cases, md_table)
+    sections += pairing_section(cases, md_table)
     sections += web_section(webs, md_table)
     args.out.write_text(markdown(cases, info, fit, mode=mode, repeat=args.repeat, startup_s=startup,
                                  sections=sections), encoding="utf-8")

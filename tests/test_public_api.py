@@ -14,7 +14,7 @@ PUBLIC = {
     "shanhai.engine": {"ENGINES", "connect", "insert", "materialize", "release"},
     "shanhai.cli": {"app", "main"},
     "shanhai.ingest": {"ImportResult", "Kind", "Problem", "import_file", "kind", "kinds"},
-    "shanhai.policy": {"ChainRules", "chain_rule_sets", "chain_rules", "ENV_POLICY_DIR", "FLAGS", "FLAG_LABELS", "INDICATORS", "IndicatorDef", "PolicyError", "Preset",
+    "shanhai.policy": {"LIFECYCLE", "CreditRules", "LifecycleRules", "RankingRules", "SharingRules", "coop_rule_sets", "credit_rules", "lifecycle_rules", "ranking_rules", "sharing_rules", "ChainRules", "CoopTargets", "PairingRules", "coop_targets", "pairing_rule_sets", "pairing_rules", "chain_rule_sets", "chain_rules", "ENV_POLICY_DIR", "FLAGS", "FLAG_LABELS", "INDICATORS", "IndicatorDef", "PolicyError", "Preset",
                        "diff", "fingerprint", "get", "load_file", "parse", "presets", "Target", "targets"},
 }
 

@@ -146,13 +146,22 @@ def test_chains() -> None:
     codes = {i.code for i in ref.industries()}
     for chain in chains:
         assert chain.name and chain.name_en and chain.note and "modelling" in chain.status
-        assert [s.stage for s in chain.segments] == ["upstream", "midstream", "downstream"]
+        top = [s for s in chain.segments if s.parent_segment_id is None]
+        assert [s.stage for s in top] == ["upstream", "midstream", "downstream"]
         for segment in chain.segments:
-            assert segment.segment_id == f"{chain.chain_id}.{segment.stage}"
+            if segment.parent_segment_id is None:
+                assert segment.segment_id == f"{chain.chain_id}.{segment.stage}"
+            else:   # a sub-segment: under a top-level segment of the chain, with its stage
+                parent = next(s for s in top if s.segment_id == segment.parent_segment_id)
+                assert segment.segment_id.startswith(parent.segment_id + ".") and segment.stage == parent.stage
             assert segment.chain_id == chain.chain_id and segment.name and segment.name_en
             assert set(segment.codes) <= codes
             assert not set(segment.non_manufacturing_codes) & codes
+            assert segment.keywords and all(2 <= len(k) <= 20 for k in segment.keywords)
     by_id = {s.segment_id: s for c in chains for s in c.segments}
+    assert {s.parent_segment_id for s in by_id.values()} == {
+        None, "new_energy_vehicles.upstream", "modern_textiles.midstream"}
+    assert "印染" in by_id["modern_textiles.midstream.dyeing"].keywords
     assert "358" in by_id["biomedicine.midstream"].codes
     assert "35" in by_id["intelligent_equipment.midstream"].codes
     assert by_id["intelligent_equipment.downstream"].codes == ("43",)
@@ -169,6 +178,25 @@ stage = "midstream"
 name = "笔的制造"
 codes = ["2412"]
 """
+
+
+SUB_SEGMENT = """
+[[chains.segments]]
+segment_id = "pencils.midstream.leads"
+parent_segment_id = "pencils.midstream"
+name = "铅芯"
+keywords = ["铅芯", "笔芯"]
+"""
+
+
+def test_load_chains_sub_segment_takes_its_parents_stage(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(VALID_CHAIN + SUB_SEGMENT, encoding="utf-8")
+    (chain,) = ref.load_chains(path)
+    parent, sub = chain.segments
+    assert (sub.parent_segment_id, sub.stage, sub.codes, sub.keywords) == (
+        "pencils.midstream", "midstream", (), ("铅芯", "笔芯"))
+    assert parent.keywords == () and parent.parent_segment_id is None
 
 
 def test_load_chains_user_file(tmp_path: Path) -> None:
@@ -188,6 +216,15 @@ def test_load_chains_user_file(tmp_path: Path) -> None:
         (VALID_CHAIN.replace('["2412"]', "[2412]"), "expected a quoted"),
         (VALID_CHAIN.replace('"pencils"', '"Pencils"'), "snake_case"),
         (VALID_CHAIN + VALID_CHAIN, "duplicate chain_id"),
+        (VALID_CHAIN.replace('codes = ["2412"]', 'codes = ["2412"]\nkeywords = ["笔"]'), "keyword '笔' has 1 characters"),
+        (VALID_CHAIN.replace('codes = ["2412"]', 'codes = ["2412"]\nkeywords = ["铅笔;钢笔"]'), "contains a separator"),
+        (VALID_CHAIN.replace('codes = ["2412"]', 'codes = []'), "no codes and no keywords"),
+        (VALID_CHAIN + SUB_SEGMENT.replace('"pencils.midstream"\n', '"pencils.upstream"\n'),
+         r"segment 'pencils.midstream.leads': parent_segment_id 'pencils.upstream' is not a segment"),
+        (VALID_CHAIN + SUB_SEGMENT.replace("parent_segment_id", 'stage = "upstream"\nparent_segment_id'),
+         "differs from its parent's 'midstream'"),
+        (VALID_CHAIN + SUB_SEGMENT.replace('segment_id = "pencils.midstream.leads"\n', ""), "needs its own segment_id"),
+        (VALID_CHAIN + SUB_SEGMENT.replace("pencils.midstream.leads", "leads"), "must be 'pencils.' followed by"),
         ("chains = [", "invalid TOML"),
         ("", r"\[\[chains\]\]"),
     ],
@@ -304,7 +341,7 @@ def test_licences_and_sources() -> None:
     data_files = {p.name for p in DATA.iterdir() if p.is_file()} - {"LICENSES.txt"}
     assert data_files == {
         "divisions.csv", "industries.csv", "county_stats.csv", "chains.toml", "lead_industries.csv",
-        "mountain_sea_pairs.csv", "zhejiang_counties.geojson", "SOURCES.md",
+        "mountain_sea_pairs.csv", "zhejiang_counties.geojson", "SOURCES.md", "enclaves.csv",
     }  # fmt: skip
     for name in data_files:
         assert name in text, name
@@ -326,10 +363,14 @@ EXPECTED_SCHEMAS = {
         ("population_modelled", pa.bool_()),
     ],
     "industries": [("code", pa.string()), ("name", pa.string()), ("level", pa.string()), ("parent_code", pa.string())],
-    "chains": [("chain_id", pa.string()), ("name", pa.string()), ("name_en", pa.string()), ("note", pa.string())],
+    "chains": [
+        ("chain_id", pa.string()), ("name", pa.string()), ("name_en", pa.string()), ("note", pa.string()),
+        ("status", pa.string()), ("source", pa.string()), ("origin", pa.string()),
+    ],
     "chain_segments": [
-        ("segment_id", pa.string()), ("chain_id", pa.string()), ("stage", pa.string()), ("name", pa.string()),
-        ("name_en", pa.string()), ("position", pa.int32()),
+        ("segment_id", pa.string()), ("chain_id", pa.string()), ("stage", pa.string()),
+        ("parent_segment_id", pa.string()), ("name", pa.string()), ("name_en", pa.string()), ("position", pa.int32()),
+        ("keywords", pa.string()), ("non_manufacturing_codes", pa.string()),
     ],
     "segment_industries": [("segment_id", pa.string()), ("industry_code", pa.string())],
     "pairings": [
@@ -338,6 +379,11 @@ EXPECTED_SCHEMAS = {
         ("evidence_date", pa.string()), ("confidence", pa.string()), ("source_url", pa.string()),
     ],
     "lead_industries": [("adcode", pa.string()), ("position", pa.int32()), ("name", pa.string()), ("codes", pa.string())],
+    "enclaves": [
+        ("enclave_id", pa.string()), ("name", pa.string()), ("kind", pa.string()), ("host_adcode", pa.string()),
+        ("owner_adcode", pa.string()), ("established_on", pa.date32()), ("area_mu", pa.float64()),
+    ],
+    "enclave_returns": [("enclave_id", pa.string()), ("year", pa.int32()), ("amount", pa.float64())],
 }  # fmt: skip
 
 
@@ -350,7 +396,7 @@ def test_tables_schemas_and_counts() -> None:
     assert tables["regions"].num_rows == len(ref.regions()) == 102
     assert tables["industries"].num_rows == len(ref.industries())
     assert tables["chains"].num_rows == len(ref.chains())
-    assert tables["chain_segments"].num_rows == len(segments) == 30
+    assert tables["chain_segments"].num_rows == len(segments) == 35
     assert tables["segment_industries"].num_rows == sum(len(s.codes) for s in segments)
     assert tables["pairings"].num_rows == len(ref.mountain_sea_pairs())
     assert tables["lead_industries"].num_rows == sum(len(li.industries) for li in ref.lead_industries())
@@ -367,7 +413,9 @@ def test_tables_content() -> None:
         members = [r["population"] for r in regions.values() if r["level"] == "county" and r["city_adcode"] == city.adcode]
         assert regions[city.adcode]["population"] == sum(members)
     assert set(tables["segment_industries"].column("industry_code").to_pylist()) <= {i.code for i in ref.industries()}
-    assert tables["chain_segments"].column("position").to_pylist() == [0, 1, 2] * 10
+    positions = tables["chain_segments"].column("position").to_pylist()
+    assert positions == [p for c in ref.chains() for p in range(len(c.segments))]
+    assert set(tables["chains"].column("origin").to_pylist()) == {"package"}
     pairings = tables["pairings"].to_pylist()
     assert [p["pairing_id"] for p in pairings] == list(range(1, 25))
     assert sum(p["developed_adcode"] is None for p in pairings) == 1

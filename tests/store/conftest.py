@@ -97,6 +97,27 @@ def _insert_later_rows(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _checksums_over(store: Store, tables, columns: dict[str, list[str]] | None = None):
+    """(rows, checksum) of each table over ``columns`` (default: the table's columns now), and the
+    columns used. Later migrations may add columns to a table (0008: enterprises.business_scope)
+    but never change its rows: compare an upgraded file over the columns of the old version."""
+    if columns is None:
+        columns = {t: [c for (c,) in store.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
+            "ORDER BY ordinal_position", [t]).fetchall()] for t in tables}
+    sums = {}
+    for t in tables:
+        fields = ", ".join(f'"{c}"' for c in columns[t])
+        sums[t] = store.con.execute(
+            f'SELECT count(*), coalesce(sum(hash(struct_pack({fields}))::HUGEINT), 0)::VARCHAR FROM "{t}"').fetchone()
+    return sums, columns
+
+
+@pytest.fixture(scope="session")
+def checksums_over():
+    return _checksums_over
+
+
 @pytest.fixture(scope="session")
 def insert_v1_rows() -> Callable[[duckdb.DuckDBPyConnection], None]:
     return _insert_v1_rows

@@ -165,7 +165,8 @@ def test_tables_and_content_tables(store):
 
 
 def test_row_counts(store):
-    store.con.execute("INSERT INTO chains VALUES ('c1', '链', NULL, NULL), ('c2', '链二', 'two', NULL)")
+    store.con.execute("INSERT INTO chains (chain_id, name, name_en, note) "
+                      "VALUES ('c1', '链', NULL, NULL), ('c2', '链二', 'two', NULL)")
     counts = store.row_counts()
     assert set(counts) == set(store.tables())
     assert counts["chains"] == 2
@@ -179,7 +180,7 @@ def test_read_only_store_cannot_write(db_path):
         assert store.read_only is True
         assert store.schema_version == latest_version()
         with pytest.raises(Exception, match="read-only"):
-            store.con.execute("INSERT INTO chains VALUES ('c1', '链', NULL, NULL)")
+            store.con.execute("INSERT INTO chains (chain_id, name, name_en, note) VALUES ('c1', '链', NULL, NULL)")
 
 
 # -- checksum -----------------------------------------------------------------------------

@@ -31,8 +31,8 @@ def _scalar(con, sql):
 def test_reference_counts(loaded):
     path, counts = loaded
     assert counts == {
-        "regions": 102, "industries": 818, "chains": 10, "chain_segments": 30,
-        "segment_industries": 123, "pairings": 24, "lead_industries": 101,
+        "regions": 102, "industries": 818, "chains": 10, "chain_segments": 35,
+        "segment_industries": 141, "pairings": 24, "lead_industries": 101, "enclaves": 10, "enclave_returns": 1,
     }  # fmt: skip
     with open_store(path, read_only=True) as store:
         con = store.con
@@ -48,7 +48,7 @@ def test_reference_counts(loaded):
             ("class", 608), ("division", 31), ("group", 179)
         ]
         assert _scalar(con, "SELECT count(*) FROM chains") == 10
-        assert _scalar(con, "SELECT count(*) FROM chain_segments") == 30
+        assert _scalar(con, "SELECT count(*) FROM chain_segments") == 35
         assert reference_loaded(con) is True
 
 
@@ -93,7 +93,7 @@ def test_reload_keeps_imported_towns_and_restores_edited_reference_rows(store):
         "INSERT INTO regions (adcode, name, level, parent_adcode, city_adcode, dataset_id) "
         "VALUES ('330127100', '千岛湖镇', 'town', '330127', '330100', 'import-abc')"
     )
-    store.con.execute("INSERT INTO chains VALUES ('my_chain', '自定义链', NULL, '用户定义')")
+    store.con.execute("INSERT INTO chains (chain_id, name, name_en, note) VALUES ('my_chain', '自定义链', NULL, '用户定义')")
     store.con.execute("UPDATE regions SET name = '改过的名字' WHERE adcode = '330127'")
     town = store.con.execute("SELECT * FROM regions WHERE adcode = '330127100'").fetchall()
 

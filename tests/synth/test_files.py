@@ -23,7 +23,9 @@ from shanhai.synth.files import IMPORT_ORDER, README_NAME, source_table, transco
 
 EXPECTED = {"zones": "zones.xlsx", "towns": "towns.xlsx", "enterprises": "enterprises.xlsx",
             "enterprise-years": "enterprise-years.csv", "electricity": "electricity.csv", "land": "land.xlsx",
-            "projects": "projects.xlsx", "project-events": "project-events.xlsx", "pairings": "pairings.xlsx",
+            "projects": "projects.xlsx", "project-events": "project-events.xlsx",
+            "project-plans": "project-plans.xlsx", "project-shares": "project-shares.xlsx", "leads": "leads.xlsx",
+            "lead-transfers": "lead-transfers.xlsx", "pairings": "pairings.xlsx",
             "enterprise-flags": "enterprise-flags.xlsx", "enterprise-segments": "enterprise-segments.xlsx"}
 ENCODINGS = {"enterprise-years": "utf-8-sig", "electricity": "gb18030"}
 

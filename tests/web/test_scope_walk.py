@@ -80,6 +80,27 @@ def _narrow(role: str) -> bool:
     return role not in WIDE
 
 
+def _pairing_plans(w) -> dict[str, str]:
+    """Two 一企一县 pairing plans, made once through the server's job runner: the whole province's
+    (every role sees its own counties in it) and 衢州's only (outside 丽水 and 景宁)."""
+    if not hasattr(w, "pairing_plans"):
+        from shanhai.jobs import pairing
+        from shanhai.web.jobs import runner
+
+        made: dict[str, str] = {}
+
+        def plan(key, region):
+            def job(progress):
+                made[key] = pairing.build_plan(progress.store, Scope.province(), region=region, user="walk")["run_id"]
+            return job
+
+        for key, region in (("province", None), ("quzhou", "330800")):
+            job = runner().wait(runner().submit("pairing", f"walk {key}", plan(key, region), w.users["admin"]), 120)
+            assert job.status == "done", job.error
+        w.pairing_plans = made
+    return w.pairing_plans
+
+
 # name → (world, role) → (values inside the role's region, values outside it or missing)
 PARAMS: dict[str, Callable[[SimpleNamespace, str], tuple[list[str], list[str]]]] = {
     "run_id": lambda w, role: (
@@ -103,6 +124,18 @@ PARAMS: dict[str, Callable[[SimpleNamespace, str], tuple[list[str], list[str]]]]
     "user_id": lambda w, role: (
         [str(w.users[role].user_id)],
         ([str(w.users["admin"].user_id)] if role != "admin" else []) + ["999999"]),
+    # industrial chains are the same for every region (the region is a query parameter)
+    "chain_id": lambda w, role: (["modern_textiles"], ["no_such_chain"]),
+    "segment_id": lambda w, role: (["modern_textiles.midstream"], ["no_such_chain.upstream"]),
+    # pairing plans: the province's is seen by every role (its own counties), 衢州's is outside narrow roles
+    "plan_id": lambda w, role: (
+        [_pairing_plans(w)["province"]],
+        ([_pairing_plans(w)["quzhou"]] if _narrow(role) else []) + ["pairing-19990101T000000-000000"]),
+    # investment leads: synth gives every county the lead LD<adcode>001, found by it
+    "lead_id": lambda w, role: (
+        [f"LD{w.db.county}001"],
+        ([f"LD{w.db.far_county}001"] if _narrow(role) else [])
+        + ([f"LD{w.db.near_county}001"] if role in ("county", "viewer") else []) + ["LD000000999"]),
 }
 
 # query parameters a reader might honour: filled with a value outside the role's region

@@ -9,11 +9,14 @@ import traceback
 import typer
 
 from shanhai import __version__
+from shanhai.cli import chains as _chains
+from shanhai.cli import coop as _coop
 from shanhai.cli import db as _db
 from shanhai.cli import demo as _demo
 from shanhai.cli import evaluate as _evaluate
 from shanhai.cli import ingest as _ingest
 from shanhai.cli import mujun as _mujun
+from shanhai.cli import opportunities as _opportunities
 from shanhai.cli import policy as _policy
 from shanhai.cli import report as _report
 from shanhai.cli import serve as _serve
@@ -58,6 +61,9 @@ app.add_typer(_policy.app, name="policy")
 app.add_typer(_db.app, name="db")
 app.add_typer(_report.app, name="report")
 app.add_typer(_users.app, name="users")
+app.add_typer(_chains.app, name="chains")
+app.command("opportunities")(_opportunities.opportunities)
+app.add_typer(_coop.app, name="coop")
 app.command("serve")(_serve.serve)
 
 

@@ -14,6 +14,34 @@ from shanhai.store import default_db_path, open_store
 DEMO_SCALE = 0.1
 DEMO_SEED = 7
 DEMO_POLICY = "zhejiang-2018"
+DEMO_COUNTY = "331127"  # 景宁畲族自治县: a mountain county, the demo-jingning account's region
+
+
+def demo_chain(store, year: int) -> dict | None:
+    """The panorama of the demo mountain county's largest chain (by member firms), or None."""
+    from shanhai.jobs import chains
+    from shanhai.store.scope import Scope
+
+    row = store.con.execute(
+        "SELECT s.chain_id FROM enterprise_segments es JOIN enterprises e USING (uscc) "
+        "JOIN chain_segments s USING (segment_id) WHERE e.county_adcode = ? AND es.role <> 'excluded' "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1", [DEMO_COUNTY]).fetchone()
+    if row is None:
+        return None
+    return chains.panorama(store, Scope.province(), DEMO_COUNTY, row[0], year=year)
+
+
+def demo_opportunities(store, year: int, top: int = 5):
+    """The demo mountain county's top industries to develop and to strengthen (一县一业), or None
+    when the county has no value added in the year."""
+    from shanhai.errors import ShanhaiError
+    from shanhai.jobs.opportunities import opportunities
+    from shanhai.store.scope import Scope
+
+    try:
+        return opportunities(store, DEMO_COUNTY, scope=Scope.province(), year=year, top=top)
+    except ShanhaiError:
+        return None
 
 
 def overview_tables(o) -> list[Table]:
@@ -78,6 +106,8 @@ def demo(
             with lazy_progress(err) as progress:
                 run_id = job.run(store, preset.name, o.year, progress=progress).run_id
         summary = job.summary_of(store, run_id)
+        chain_doc = demo_chain(store, o.year)
+        chances = demo_opportunities(store, o.year)
         demo_users = ensure_demo_accounts(store)  # a province admin, a city, a mountain county
         if json_output:
             counties = store.con.execute(
@@ -87,7 +117,11 @@ def demo(
             keys = ("adcode", "name", "firms", "evaluated", "tax_per_mu", "value_added_per_mu", "prev_tax_per_mu",
                     "surcharge_yuan")
             emit_json({"db": str(path), **o.as_dict(), "accounts": demo_users, "mujun": {
-                **summary.as_dict(), "counties": [dict(zip(keys, (*r[:-1], float(r[-1] or 0)))) for r in counties]}})
+                **summary.as_dict(), "counties": [dict(zip(keys, (*r[:-1], float(r[-1] or 0)))) for r in counties]},
+                "chain_panorama": chain_doc,
+                "opportunities": None if chances is None else {
+                    k: getattr(chances, k) for k in ("adcode", "name", "year", "eci", "eci_rank", "counties",
+                                                     "develop", "strengthen", "leads", "provenance")}})
             return
         tables = [class_table(summary, preset), county_table(store, run_id, limit=15)]
     out.print(f"[bold]山海 Shanhai[/bold] — {path}: {o.counties} 个县(市、区) counties, "
@@ -99,6 +133,22 @@ def demo(
     out.print(f"亩均评价运行 per-mu run {run_id} ({preset.name}); 前 15 个县(市、区) the top 15 counties shown")
     out.print(f"下一步 Next: `shanhai explain --run {run_id} --uscc …` · `shanhai mujun rollup --run {run_id}` · "
               "`shanhai policy list` · `shanhai --help`")
+    if chain_doc is not None:
+        from shanhai.cli.chains import panorama_table
+
+        out.print(f"[bold]山区县产业链 A mountain county's chain: {chain_doc['region']['name']} · "
+                  f"{chain_doc['chain']['name']}[/bold] 全景图 panorama (优势/具备/薄弱/缺失 strong/present/weak/missing)")
+        out.print(panorama_table(chain_doc))
+        out.print(f"招商目标 Targets: `shanhai chains targets --region {DEMO_COUNTY} --chain "
+                  f"{chain_doc['chain']['chain_id']}` · 风险 risk: `shanhai chains risk --region {DEMO_COUNTY}`")
+    if chances is not None:
+        from shanhai.cli.opportunities import suggestions_table
+
+        out.print(f"[bold]一县一业 Opportunities: {chances.name}[/bold] 经济复杂度 ECI 第 {chances.eci_rank} / "
+                  f"{chances.counties} 名")
+        out.print(suggestions_table("培育 Develop (前 5 top 5)", chances.develop,
+                               "得分 = 0.6·z(可行性 density) + 0.4·z(机会增益 COG) · ★ 已申报主导产业 declared lead"))
+        out.print(f"更多 More: `shanhai opportunities --region {DEMO_COUNTY}`")
     for line in demo_accounts_text(demo_users):
         out.print(line)
     out.print(f"网页 Web: `shanhai serve --db {path}`, then open http://127.0.0.1:8000/ and sign in")

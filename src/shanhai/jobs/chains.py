@@ -432,7 +432,7 @@ def targets(store: Store, scope: Scope, region: str | None, *, chain_id: str | N
                 "mujun_class": row["mujun_class"], "role": row["role"], "above_scale": row["above_scale"],
                 "growth_rate": why["growth_rate"] if visible else None,
                 "pairing": "paired" if pairing == 1.0 else "same_city" if pairing else None,
-                "reasons": _reasons(v.status, why, pairing),
+                "reasons": _reasons(v.status, why, pairing, visible),
             })
     rows.sort(key=lambda x: (-x["score"], x["segment_id"], x["county_adcode"], x["uscc"] or ""))
     for place, row in enumerate(rows, start=1):
@@ -444,13 +444,15 @@ def targets(store: Store, scope: Scope, region: str | None, *, chain_id: str | N
             "basis": b.as_dict()}
 
 
-def _reasons(status: str, why: dict, pairing: float) -> list[str]:
+def _reasons(status: str, why: dict, pairing: float, visible: bool) -> list[str]:
+    """The score in words; a masked firm's growth rate is not spelled out (its points are)."""
     v, p = why["values"], why["points"]
     out = [f"{'补缺' if status == 'missing' else '补弱'}环节 +{p['fit']:.1f}",
            f"规模位于全省该环节前 {100 * (1 - v['size']):.0f}% +{p['size']:.1f}",
            f"亩均效益 +{p['efficiency']:.1f}"]
     if why["growth_rate"] is not None:
-        out.append(f"营收增速 {100 * why['growth_rate']:+.1f}% +{p['growth']:.1f}")
+        rate = f" {100 * why['growth_rate']:+.1f}%" if visible else ""
+        out.append(f"营收增速{rate} +{p['growth']:.1f}")
     if pairing:
         out.append(f"{'山海协作结对地区' if pairing == 1.0 else '同一设区市'} +{p['pairing']:.1f}")
     return out

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tomllib
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shanhai.policy._load import ENV_POLICY_DIR, PolicyError, _where
+from shanhai.policy._rulesets import folders, pick, rule_sets
 
 CHAIN_RULES_DIR = Path(__file__).parent / "chain_rules"
 Share = Field(ge=0, le=1)
@@ -126,45 +123,10 @@ class ChainRules(_Model):
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
-def _load(path: Path) -> ChainRules:
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PolicyError(f"{path}: not valid UTF-8 TOML: {exc}") from None
-    try:
-        rules = ChainRules.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{_where(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-                    for e in exc.errors(include_url=False)[:5]]
-        raise PolicyError(f"{path.name}: " + "; ".join(problems)) from None
-    if path.stem != rules.name:
-        raise PolicyError(f"{path}: the file name must be the rule set's name ({rules.name}.toml)")
-    return rules
-
-
-@lru_cache(maxsize=4)
-def _all(folders: tuple[Path, ...]) -> dict[str, ChainRules]:
-    found: dict[str, ChainRules] = {}
-    for folder in folders:
-        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
-            rules = _load(path)
-            if rules.name in found:
-                raise PolicyError(f"{path}: chain rule set {rules.name} is already defined")
-            found[rules.name] = rules
-    return found
-
-
 def chain_rule_sets() -> dict[str, ChainRules]:
     """Every chain rule set by name: the packaged ones, then $SHANHAI_POLICY_DIR/chain_rules."""
-    folders = [CHAIN_RULES_DIR]
-    extra = os.environ.get(ENV_POLICY_DIR)
-    if extra:
-        folders.append(Path(extra) / "chain_rules")
-    return dict(_all(tuple(folders)))
+    return dict(rule_sets(ChainRules, folders(CHAIN_RULES_DIR, "chain_rules"), "", "chain rule set"))
 
 
 def chain_rules(name: str = "default") -> ChainRules:
-    found = chain_rule_sets()
-    if name not in found:
-        raise PolicyError(f"unknown chain rule set {name!r}: expected one of {', '.join(sorted(found))}")
-    return found[name]
+    return pick(chain_rule_sets(), name, "chain rule set")

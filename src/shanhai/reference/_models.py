@@ -47,7 +47,11 @@ class Industry:
 
 @dataclass(frozen=True)
 class Segment:
-    """One link (环节) of a chain with the industry codes it covers."""
+    """One link (环节) of a chain with the industry codes and product keywords it covers.
+
+    A sub-segment (子环节) names its ``parent_segment_id`` (a top-level segment of the same chain)
+    and has its parent's stage; a firm matched to a sub-segment is also a member of the parent.
+    """
 
     segment_id: str
     chain_id: str
@@ -56,6 +60,8 @@ class Segment:
     name_en: str
     codes: tuple[str, ...]  # GB/T 4754-2017 section C codes, 2-, 3- or 4-digit
     non_manufacturing_codes: tuple[str, ...]  # codes outside section C (services, mining, ...)
+    keywords: tuple[str, ...] = ()  # product words found in firm names and business scopes
+    parent_segment_id: str | None = None  # the top-level segment a sub-segment belongs to
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,20 @@ class Chain:
     segments: tuple[Segment, ...]
     status: str = ""  # how well the chain and its segments are sourced
     source: str = ""  # citation
+
+
+@dataclass(frozen=True)
+class LeaderRule:
+    """How chain leaders (链主) are chosen among a chain's computed members: the province's
+    ``province_top`` above-scale firms by revenue in the latest year, plus each city's largest
+    when the city has at least ``city_min_members`` above-scale members of the chain. The
+    synthetic province (``synth.generator``) and ``jobs.membership`` both read this one rule."""
+
+    province_top: int = 3
+    city_min_members: int = 20
+
+
+LEADER_RULE = LeaderRule()
 
 
 @dataclass(frozen=True)
@@ -113,3 +133,38 @@ class MountainSeaPair:
     confidence: str  # high | medium | low
     source_url: str
     source_note: str
+
+
+ENCLAVE_KINDS = {"industrial": "产业飞地", "innovation": "科创飞地", "village_income": "消薄飞地"}
+
+
+@dataclass(frozen=True)
+class Enclave:
+    """A publicly reported 飞地 (enclave): built by its owner (飞出地) inside its host (飞入地)."""
+
+    enclave_id: str
+    name: str
+    kind: str  # industrial | innovation | village_income
+    host_adcode: str  # 飞入地: a county, or a city where the host is a functional zone or not narrower
+    host_name: str
+    owner_adcode: str  # 飞出地
+    owner_name: str
+    established: str  # as reported: "2017", "2019-11", "2021-04-14", or "" when not found
+    area_mu: float | None
+    investment_wan: float | None  # 万元
+    return_model: str  # fixed_rate | guaranteed | expected | unknown
+    return_terms: str
+    observed_return_year: int | None  # a return actually paid, as reported
+    observed_return_wan: float | None
+    confidence: str  # high | medium | low
+    source_tag: str  # news | secondary
+    source_url: str
+    note: str
+
+    @property
+    def established_on(self) -> str | None:
+        """The first day of the reported period (ISO), for dating; None when not reported."""
+        if not self.established:
+            return None
+        parts = self.established.split("-") + ["01", "01"]
+        return "-".join(parts[:3])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 
 import pyarrow as pa
 
 from shanhai.reference import _loaders as load
-from shanhai.reference._models import STAGES
+from shanhai.reference._chains import chain_row, segment_row
 
 SCHEMAS: dict[str, pa.Schema] = {
     "regions": pa.schema(
@@ -32,16 +33,27 @@ SCHEMAS: dict[str, pa.Schema] = {
         [("code", pa.string()), ("name", pa.string()), ("level", pa.string()), ("parent_code", pa.string())]
     ),
     "chains": pa.schema(
-        [("chain_id", pa.string()), ("name", pa.string()), ("name_en", pa.string()), ("note", pa.string())]
+        [
+            ("chain_id", pa.string()),
+            ("name", pa.string()),
+            ("name_en", pa.string()),
+            ("note", pa.string()),
+            ("status", pa.string()),
+            ("source", pa.string()),
+            ("origin", pa.string()),
+        ]
     ),
     "chain_segments": pa.schema(
         [
             ("segment_id", pa.string()),
             ("chain_id", pa.string()),
             ("stage", pa.string()),
+            ("parent_segment_id", pa.string()),
             ("name", pa.string()),
             ("name_en", pa.string()),
             ("position", pa.int32()),
+            ("keywords", pa.string()),
+            ("non_manufacturing_codes", pa.string()),
         ]
     ),
     "segment_industries": pa.schema([("segment_id", pa.string()), ("industry_code", pa.string())]),
@@ -61,6 +73,18 @@ SCHEMAS: dict[str, pa.Schema] = {
     "lead_industries": pa.schema(
         [("adcode", pa.string()), ("position", pa.int32()), ("name", pa.string()), ("codes", pa.string())]
     ),
+    "enclaves": pa.schema(
+        [
+            ("enclave_id", pa.string()),
+            ("name", pa.string()),
+            ("kind", pa.string()),
+            ("host_adcode", pa.string()),
+            ("owner_adcode", pa.string()),
+            ("established_on", pa.date32()),
+            ("area_mu", pa.float64()),
+        ]
+    ),
+    "enclave_returns": pa.schema([("enclave_id", pa.string()), ("year", pa.int32()), ("amount", pa.float64())]),
 }
 
 
@@ -112,23 +136,9 @@ def _all() -> dict[str, pa.Table]:
                 for i in load.industries()
             ],
         ),
-        "chains": _table(
-            "chains",
-            [{"chain_id": c.chain_id, "name": c.name, "name_en": c.name_en, "note": c.note} for c in chains],
-        ),
+        "chains": _table("chains", [chain_row(c, origin="package") for c in chains]),
         "chain_segments": _table(
-            "chain_segments",
-            [
-                {
-                    "segment_id": s.segment_id,
-                    "chain_id": s.chain_id,
-                    "stage": s.stage,
-                    "name": s.name,
-                    "name_en": s.name_en,
-                    "position": STAGES.index(s.stage),
-                }
-                for s in segments
-            ],
+            "chain_segments", [segment_row(s, position) for c in chains for position, s in enumerate(c.segments)]
         ),
         "segment_industries": _table(
             "segment_industries",
@@ -157,6 +167,29 @@ def _all() -> dict[str, pa.Table]:
                 {"adcode": li.adcode, "position": position, "name": label, "codes": ";".join(codes)}
                 for li in load.lead_industries()
                 for position, (label, codes) in enumerate(zip(li.industries, li.industry_codes))
+            ],
+        ),
+        "enclaves": _table(
+            "enclaves",
+            [
+                {
+                    "enclave_id": e.enclave_id,
+                    "name": e.name,
+                    "kind": e.kind,
+                    "host_adcode": e.host_adcode,
+                    "owner_adcode": e.owner_adcode,
+                    "established_on": dt.date.fromisoformat(e.established_on) if e.established_on else None,
+                    "area_mu": e.area_mu,
+                }
+                for e in load.enclaves()
+            ],
+        ),
+        "enclave_returns": _table(
+            "enclave_returns",
+            [
+                {"enclave_id": e.enclave_id, "year": e.observed_return_year, "amount": e.observed_return_wan}
+                for e in load.enclaves()
+                if e.observed_return_year is not None
             ],
         ),
     }

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from shanhai import reference
 from shanhai.errors import ShanhaiError
+from shanhai.synth import coop_projects as _coop_projects
 from shanhai.synth import names as _names
 from shanhai.synth.params import divisions, params
 from shanhai.uscc import generate as generate_uscc
@@ -572,9 +573,11 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> Province:
     t["enterprise_flags"] = _flags(rng, seg, division, D, uscc, years, dataset)
 
     progress("产业链与项目 chains and projects", 0.8)
-    t["enterprise_segments"] = _segments(industry, revenue0, geo.city_adcodes[county], above, uscc, dataset)
+    t["enterprise_segments"] = _segments(industry, REVENUE[:, -1], geo.city_adcodes[county], above[:, -1], uscc,
+                                         dataset)
     t["projects"], t["project_events"] = _projects(next(streams), config, geo, county, seg, revenue0, industry,
                                                    uscc, name, zone_ids, dataset)
+    t.update(_coop_projects.generate(next(streams), config, t, geo, dataset))
     truth_rows = [{"truth_id": i + 1, "category": r["category"], "kind": r["kind"], "uscc": r.get("uscc"),
                    "year": r.get("year"), "start_month": r.get("start_month"), "end_month": r.get("end_month"),
                    "magnitude": r.get("magnitude"), "detail": r.get("detail")} for i, r in enumerate(truth)]
@@ -799,15 +802,17 @@ def _flags(rng, seg, division, D, uscc, years, dataset):
     return table
 
 
-def _segments(industry, revenue0, city, above, uscc, dataset):
-    """Chain membership by industry code, with chain leaders (province top 3, city top 1)."""
+def _segments(industry, revenue, city, above, uscc, dataset):
+    """Chain membership by industry code, with chain leaders by ``reference.LEADER_RULE`` (the
+    rule ``jobs.membership`` applies to a store): among a chain's firms above scale in the latest
+    year (``above``), the province's top ones by that year's ``revenue`` and each large city's top one."""
+    rule = reference.LEADER_RULE
     segments_of: dict[str, list[tuple[str, str]]] = {}
     for chain in reference.chains():
         for segment in chain.segments:
             for code in segment.codes:
                 for cls in reference.classes_under(code):
                     segments_of.setdefault(cls, []).append((chain.chain_id, segment.segment_id))
-    ever_above = above.any(axis=1)
     rows_f, rows_seg, rows_chain = [], [], []
     for f, code in enumerate(industry):
         for chain_id, segment_id in dict.fromkeys(segments_of.get(code, ())):
@@ -817,14 +822,14 @@ def _segments(industry, revenue0, city, above, uscc, dataset):
     leader = np.zeros(rows_f.size, bool)
     for chain in reference.chains():
         members = np.unique(rows_f[rows_chain == chain.chain_id])
-        members = members[ever_above[members]]
+        members = members[above[members]]
         if not members.size:
             continue
-        top = set(members[np.argsort(-revenue0[members], kind="stable")][:3].tolist())
+        top = set(members[np.argsort(-revenue[members], kind="stable")][:rule.province_top].tolist())
         for c in np.unique(city[members]):
             local = members[city[members] == c]
-            if local.size >= 20:
-                top.add(int(local[np.argmax(revenue0[local])]))
+            if local.size >= rule.city_min_members:
+                top.add(int(local[np.argmax(revenue[local])]))
         leader |= (rows_chain == chain.chain_id) & np.isin(rows_f, list(top))
     return pa.table({
         "uscc": pa.array(uscc[rows_f] if rows_f.size else [], pa.string()),
@@ -939,7 +944,7 @@ def _projects(rng, config, geo, county, seg, revenue0, industry, uscc, name, zon
 
 SYNTH_TABLES = ("datasets", "regions", "zones", "zone_counties", "enterprises", "enterprise_years",
                 "enterprise_flags", "electricity_monthly", "land_parcels", "enterprise_segments",
-                "projects", "project_events", "synth_ground_truth")
+                "projects", "project_events", "synth_ground_truth") + _coop_projects.TABLES
 
 
 def existing_enterprises(con) -> int:

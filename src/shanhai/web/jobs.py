@@ -42,7 +42,8 @@ from shanhai.web.deps import PageError, current_user, render, templates
 
 log = logging.getLogger("shanhai.web.jobs")
 
-KINDS_ZH = {"import": "数据导入", "evaluate": "亩均评价", "report": "专报生成", "export": "导出"}
+KINDS_ZH = {"import": "数据导入", "evaluate": "亩均评价", "report": "专报生成", "export": "导出", "pairing": "结对规划",
+            "chains": "产业链模型"}
 STATUS_LABELS = {"queued": ("排队中", "queued"), "running": ("运行中", "running"),
                  "done": ("已完成", "done"), "failed": ("失败", "failed")}
 KEEP_FINISHED = 500

@@ -111,6 +111,26 @@ FMT = Fmt()
 
 # ---- errors → HTTP ---------------------------------------------------------------------------
 
+async def save_upload(file, path, max_bytes: int) -> int:
+    """Write an uploaded file to ``path`` (its folder is new) in 1 MB pieces; a file larger than
+    ``max_bytes`` removes the folder and is a 413. Returns the size."""
+    import shutil
+
+    from shanhai.web.deps import PageError
+
+    size = 0
+    with path.open("wb") as out:
+        while chunk := await file.read(1 << 20):
+            size += len(chunk)
+            if size > max_bytes:
+                out.close()
+                shutil.rmtree(path.parent, ignore_errors=True)
+                mb = max_bytes // 2**20
+                raise PageError(413, f"文件超过 {mb} MB。", f"The file is larger than {mb} MB.")
+            out.write(chunk)
+    return size
+
+
 def page_error(exc: ShanhaiError):
     """A PageError (the core's error page) for a data-layer error: 404 for what does not exist,
     403 for what lies outside the caller's region, 400 for a bad parameter."""

@@ -28,7 +28,7 @@ from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
 from shanhai.web.deps import PageError, current_scope, current_user, get_store, render, require_write
 from shanhai.web.routers.mujun import XLSX, attachment
-from shanhai.web.screens import FMT, can_write, clear_fragments, reading
+from shanhai.web.screens import FMT, can_write, clear_fragments, reading, save_upload
 
 router = APIRouter(prefix="/data")
 NAV = [(40, "/data", "数据", "Data", None)]
@@ -121,15 +121,7 @@ async def upload(request: Request, kind: str = Form(...), year: str = Form(""), 
     folder = uploads_dir(request) / token
     folder.mkdir(parents=True, exist_ok=False)
     path = folder / name
-    size = 0
-    with path.open("wb") as out:
-        while chunk := await file.read(1 << 20):
-            size += len(chunk)
-            if size > MAX_UPLOAD:
-                out.close()
-                shutil.rmtree(folder, ignore_errors=True)
-                raise PageError(413, "文件超过 512 MB。", "The file is larger than 512 MB.")
-            out.write(chunk)
+    size = await save_upload(file, path, MAX_UPLOAD)
     if size == 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise PageError(400, f"文件 {name} 是空的。", f"{name} is empty.")

@@ -133,6 +133,10 @@
     chart.on("click", function (p) {
       var code = p.name;
       if (!byCode[code]) { return; }
+      if (el.dataset.link) {      // a page listing counties (/coop): a county opens its own page (row.href), if any
+        if (byCode[code].href) { window.location.href = byCode[code].href; }
+        return;
+      }
       // province: a county opens its city; a city: the county; a county: its neighbour county
       var target = (region.level === "province") ? byCode[code].city_adcode : code;
       var q = new URLSearchParams(window.location.search);
