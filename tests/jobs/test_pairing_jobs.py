@@ -98,15 +98,12 @@ def test_counties_without_a_matching_chain_are_named(world):
     assert "matches a chain" in jingning["unmatched_reason"][1]
 
 
-@pytest.mark.parametrize("name", ["default", "distinct", "first", "bonus"])
-def test_every_constraint_holds_in_the_stored_plan(world, store, name):
-    doc = jp.plan_of(store, PROVINCE, world[3][name]["run_id"])
-    assert doc == world[3][name]
+def _check_constraints(doc: dict, cand) -> None:
+    """Every constraint of the plan's options holds in ``doc`` (a stored plan) over ``cand``."""
     o = doc["options"]
     lo, hi = o["per_county"]
     k = o["max_counties"]
     assert doc["status"] == "optimal" and doc["problems"] == []
-    cand = world[4]
     feasible = {(c["adcode"], f["uscc"]) for i, c in enumerate(cand.counties) for j, f in enumerate(cand.firms)
                 if cand.feasible[i, j]}
     firm_use: dict[str, int] = {}
@@ -122,9 +119,35 @@ def test_every_constraint_holds_in_the_stored_plan(world, store, name):
         if o["distinct_industries"]:
             divisions = [p["division"] for p in c["pairs"]]
             assert len(set(divisions)) == len(divisions)
-    assert max(firm_use.values()) <= k
+    assert firm_use and max(firm_use.values()) <= k
     assert doc["objective"] == pytest.approx(sum(p["score"] for p in doc["pairs"]), abs=1e-6)
     assert doc["summary"]["pairs"] == len(doc["pairs"]) and not doc["masked"]
+
+
+@pytest.mark.parametrize("name", ["default", "distinct", "first", "bonus"])
+def test_every_constraint_holds_in_the_stored_plan(world, store, name):
+    doc = jp.plan_of(store, PROVINCE, world[3][name]["run_id"])
+    assert doc == world[3][name]
+    _check_constraints(doc, world[4])
+
+
+def test_every_constraint_holds_on_the_demo_province(tmp_path):
+    """The issue's check on the province `shanhai demo` builds (scale 0.1, seed 7), with the
+    default options and with the optional rules."""
+    from shanhai.cli.demo import DEMO_POLICY, DEMO_SCALE, DEMO_SEED
+    from shanhai.jobs import mujun
+    from shanhai.synth import SynthConfig, build
+
+    path = tmp_path / "demo.duckdb"
+    build(path, SynthConfig(scale=DEMO_SCALE, seed=DEMO_SEED))
+    with open_store(path) as store:
+        year = store.con.execute("SELECT max(year) FROM enterprise_years").fetchone()[0]
+        mujun.run(store, DEMO_POLICY, year, user="tests")
+        cand = jp.candidates(store, PROVINCE)
+        for options in ({}, {"distinct_industries": True, "max_counties": 1},
+                        {"within_city_first": "first", "per_county": (1, 2)}):
+            doc = jp.build_plan(store, PROVINCE, user="tests", **options)
+            _check_constraints(jp.plan_of(store, PROVINCE, doc["run_id"]), cand)
 
 
 def test_points_add_up_and_reasons_explain_them(world):
