@@ -161,3 +161,12 @@ def test_the_routes_use_parameters_the_scope_walk_knows(app):
     assert len(mine) == 10 and set(mine) <= {r.path for r in app_routes(app)}
     for path in mine:
         assert set(re.findall(r"{([^}:]+)", path)) <= {"adcode"}, path      # PARAMS of test_scope_walk.py
+
+
+def test_only_the_most_specific_nav_entry_is_active(clients):
+    """/coop/pairing lights 结对规划, not also 山海协作 (whose path is its prefix)."""
+    page = clients["province"].get("/coop/pairing")
+    assert page.status_code == 200
+    assert 'href="/coop/pairing" class="active"' in page.text
+    assert 'href="/coop" class="active"' not in page.text
+    assert 'href="/coop" class="active"' in clients["province"].get("/coop").text

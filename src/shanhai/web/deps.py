@@ -271,8 +271,12 @@ def nav_for(request: Request, user: User | None) -> list[dict]:
     for order, href, zh, en, roles in request.app.state.nav:
         if roles is not None and user.role not in roles and user.role != "admin":
             continue
-        active = path == href if href == "/" else (path == href or path.startswith(href.rstrip("/") + "/"))
-        items.append({"href": href, "label": zh if lang == "zh" else en, "active": active, "order": order})
+        matches = path == href if href == "/" else (path == href or path.startswith(href.rstrip("/") + "/"))
+        items.append({"href": href, "label": zh if lang == "zh" else en, "active": matches, "order": order})
+    # only the most specific entry is active (/coop/pairing, not also /coop)
+    longest = max((len(i["href"]) for i in items if i["active"]), default=0)
+    for item in items:
+        item["active"] = item["active"] and len(item["href"]) == longest
     return items
 
 
