@@ -74,6 +74,7 @@ def test_the_26_with_the_map_and_the_plan(clients, web_db):
     assert len(progress["items"]) == 10 and {i["light"] for i in progress["items"]} <= {"green", "amber", "red", "grey"}
     assert html.count('<tr data-target="') == 10 and "/static/js/coop.js" in html
     en = clients["province"].get("/coop?lang=en")
+    clients["province"].get("/coop?lang=zh")                  # the switch is a cookie: back to Chinese
     assert "Mountain–sea cooperation" in en.text and "not verified" in en.text
 
 

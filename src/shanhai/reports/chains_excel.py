@@ -16,9 +16,9 @@ the same words.
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 from shanhai.jobs.chains import MASKED_NAME, STAGE_LABELS, STATUS_LABELS
+from shanhai.reports._xlsx import notes_sheet, workbook
 from shanhai.reports.mujun_excel import _Formats, _print_setup, _write
 
 # the five components of a target's score, in the rule set's order
@@ -91,28 +91,6 @@ def basis_sentence(basis: dict) -> str:
             f"（{basis.get('rules_fingerprint')}）")
 
 
-def _workbook(title: str, comments: str):
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-                                      "strings_to_urls": False})
-    wb.set_properties({"title": title, "comments": comments, "author": "山海 Shanhai"})
-    return wb, buffer
-
-
-def _notes(wb, f, items: list[tuple[str, str]]) -> None:
-    ws = wb.add_worksheet("说明")
-    ws.write_string(0, 0, "项目", f.header)
-    ws.write_string(0, 1, "内容", f.header)
-    for n, (k, v) in enumerate(items, 1):
-        ws.write_string(n, 0, k, f.key)
-        ws.write_string(n, 1, str(v), f.value)
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 1, 100)
-    _print_setup(ws, 0)
-
-
 def _rules(basis: dict):
     from shanhai.policy import chain_rules
 
@@ -139,7 +117,7 @@ def targets_workbook(doc: dict) -> bytes:
     the weak and missing segments, the weights, the rule set and the basis)."""
     region = doc["region"]
     basis = doc["basis"]
-    wb, buffer = _workbook(f"{region['name']}产业链招商目标", f"basis {basis_sentence(basis)}")
+    wb, buffer = workbook(f"{region['name']}产业链招商目标", f"basis {basis_sentence(basis)}")
     f = _Formats(wb)
     ws = wb.add_worksheet("招商目标")
     last = len(TARGET_COLUMNS) - 1
@@ -195,7 +173,7 @@ def targets_workbook(doc: dict) -> bytes:
     items += basis_lines(basis)
     items += [("数据范围 Scope", "本区域以外的企业只显示所在县（市、区）、环节、规模档和亩均类别，不显示名称和信用代码。"),
               ("导出时间 Exported at", _now())]
-    _notes(wb, f, items)
+    notes_sheet(wb, f, items)
     wb.close()
     return buffer.getvalue()
 
@@ -214,7 +192,7 @@ def panorama_workbook(doc: dict) -> bytes:
     status and the rule that decided it) and 说明 (region, chain, totals, status rules, basis)."""
     region, chain, basis = doc["region"], doc["chain"], doc["basis"]
     rules = _rules(basis)
-    wb, buffer = _workbook(f"{region['name']}{chain['name']}产业链全景", f"basis {basis_sentence(basis)}")
+    wb, buffer = workbook(f"{region['name']}{chain['name']}产业链全景", f"basis {basis_sentence(basis)}")
     f = _Formats(wb)
     ws = wb.add_worksheet("环节")
     last = len(SEGMENT_COLUMNS) - 1
@@ -264,6 +242,6 @@ def panorama_workbook(doc: dict) -> bytes:
         items.append(("其余 Otherwise", rule_text(rules, None)))
     items += basis_lines(basis)
     items.append(("导出时间 Exported at", _now()))
-    _notes(wb, f, items)
+    notes_sheet(wb, f, items)
     wb.close()
     return buffer.getvalue()

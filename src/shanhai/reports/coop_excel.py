@@ -11,11 +11,11 @@ no USCC). Dual-counted rows are marked 双向计入 and the totals say they add 
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 from shanhai.analysis.leads import COMPONENTS
 from shanhai.analysis.projects import LIGHT_LABELS, STAGE_LABELS
 from shanhai.policy._coop_projects import LIFECYCLE
+from shanhai.reports._xlsx import notes_sheet, workbook
 from shanhai.reports.mujun_excel import _Formats, _print_setup, _write
 
 ROLE_ZH = {"landing": "落地地", "first_contact": "首谈地", "partner": "合作方", "dual": "双向计入"}
@@ -23,16 +23,6 @@ ROLE_ZH = {"landing": "落地地", "first_contact": "首谈地", "partner": "合
 
 def _now() -> str:
     return dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-
-
-def _workbook(title: str):
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-                                      "strings_to_urls": False})
-    wb.set_properties({"title": title, "author": "山海 Shanhai"})
-    return wb, buffer
 
 
 def _sheet(wb, f, name: str, title: str, columns, rows, foot: list[str]):
@@ -53,18 +43,6 @@ def _sheet(wb, f, name: str, title: str, columns, rows, foot: list[str]):
     ws.freeze_panes(2, 2)
     _print_setup(ws, 1)
     return ws
-
-
-def _notes(wb, f, items):
-    ws = wb.add_worksheet("说明")
-    ws.write_string(0, 0, "项目", f.header)
-    ws.write_string(0, 1, "内容", f.header)
-    for n, (k, v) in enumerate(items, 1):
-        ws.write_string(n, 0, k, f.key)
-        ws.write_string(n, 1, str(v), f.value)
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 1, 100)
-    _print_setup(ws, 0)
 
 
 def _d(v) -> str | None:
@@ -99,7 +77,7 @@ def projects_workbook(doc: dict, kpi_docs: list[dict] | None = None) -> bytes:
     """The tracker of ``jobs.projects.tracker``: 项目跟踪 (one row per project, every stage planned and
     actual), 停滞项目, the KPI sheets of ``jobs.projects.kpis`` given, and 说明."""
     region, basis = doc["region"], doc["basis"]
-    wb, buffer = _workbook(f"{region['name']}招商项目跟踪")
+    wb, buffer = workbook(f"{region['name']}招商项目跟踪")
     f = _Formats(wb)
     rows = []
     for p in doc["projects"]:
@@ -132,7 +110,7 @@ def projects_workbook(doc: dict, kpi_docs: list[dict] | None = None) -> bytes:
         label = {"county": "分县", "city": "分市", "pairing": "分结对"}[kd["by"]]
         _sheet(wb, f, f"指标{label}", f"{region['name']}项目推进指标（{label}）", KPI_COLUMNS,
                [_kpi_row(r["name"], r) for r in kd["rows"]] + [_kpi_row("合计", kd["total"])], [])
-    _notes(wb, f, [
+    notes_sheet(wb, f, [
         ("地区 Region", f"{region['name']} ({region['adcode']})"), ("截至 As of", basis["as_of"]),
         ("生命周期 Lifecycle", "签约 → 供地 → 开工 → 竣工 → 投产 → 上规 → 达产"),
         ("亮灯 Lights", "时序进度 = (截至日 − 签约日) ÷ (计划达产日 − 签约日)；形象进度 = 已达到阶段的权重；"
@@ -152,7 +130,7 @@ def rank_workbook(doc: dict) -> bytes:
     """The receiving counties of ``jobs.leads.rank``: 承接地排序 (points per component, reasons),
     排除 (energy limit), 说明 (the lead and the rule set)."""
     lead, basis = doc["lead"], doc["basis"]
-    wb, buffer = _workbook(f"{lead['name']}承接地排序")
+    wb, buffer = workbook(f"{lead['name']}承接地排序")
     f = _Formats(wb)
     cols = (("排名", 6, "int"), ("县(市、区)", 14, "text"), ("设区市", 10, "text"), ("山区县", 7, "center"),
             ("总分", 8, "num"), *((f"{zh}得分", 10, "num") for _, zh, _ in COMPONENTS),
@@ -170,7 +148,7 @@ def rank_workbook(doc: dict) -> bytes:
     _sheet(wb, f, "排除", "排除的承接地", ex_cols,
            [[(r["name"], "text"), (r.get("city_name"), "text"), (r["reason"], "text")] for r in doc["excluded"]], [])
     w = doc["weights"]
-    _notes(wb, f, [
+    notes_sheet(wb, f, [
         ("线索 Lead", f"{lead['name']}（{lead['lead_id']}）"), ("首谈地 First contact", lead.get("found_by_name") or ""),
         ("行业代码 Industry", lead.get("industry_code") or ""), ("产业链 Chain", lead.get("chain_id") or "未关联"),
         ("计划投资(万元)", lead.get("investment") or ""), ("用地需求(亩)", lead.get("land_mu") or ""),
@@ -188,7 +166,7 @@ def ledger_workbook(doc: dict) -> bytes:
     marked), 分县 (per county: landing, dual, reported, shared, credit; the total adds landing rows
     only), 首谈积分, 说明."""
     region, basis, y = doc["region"], doc["basis"], doc["year"]
-    wb, buffer = _workbook(f"{region['name']}山海协作台账（{y}年）")
+    wb, buffer = workbook(f"{region['name']}山海协作台账（{y}年）")
     f = _Formats(wb)
     cols = (("县(市、区)", 12, "text"), ("项目编号", 14, "text"), ("项目名称", 34, "text"), ("计入方式", 9, "center"),
             ("对方地区", 12, "text"), ("累计投资(万元)", 14, "money"), ("当年投资(万元)", 14, "money"),
@@ -238,6 +216,6 @@ def ledger_workbook(doc: dict) -> bytes:
         items.append(("全省核对 Province check", f"落地产值 {doc['check']['landing_output']:,.4f} 万元，分成产值合计 "
                       f"{doc['check']['shared_output']:,.4f} 万元：{'相等' if doc['check']['equal'] else '不相等'}"))
     items.append(("导出时间 Exported at", _now()))
-    _notes(wb, f, items)
+    notes_sheet(wb, f, items)
     wb.close()
     return buffer.getvalue()

@@ -16,8 +16,8 @@ the public-aggregate rule, enclaves outside its region) arrives blank from the j
 from __future__ import annotations
 
 import datetime as dt
-import io
 
+from shanhai.reports._xlsx import notes_sheet, workbook
 from shanhai.reports.mujun_excel import _Formats, _print_setup, _write
 
 LIGHT_TEXT = {"green": "绿灯（达到或不落后序时进度）", "amber": "黄灯（落后序时进度）", "red": "红灯（明显落后或逾期未达）",
@@ -28,16 +28,6 @@ ROLE_LABELS = {"host": "飞入地", "owner": "飞出地"}
 
 def _now() -> str:
     return dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-
-
-def _workbook(title: str):
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-                                      "strings_to_urls": False, "nan_inf_to_errors": True})
-    wb.set_properties({"title": title, "author": "山海 Shanhai"})
-    return wb, buffer
 
 
 def _sheet(wb, f, name: str, title: str, columns: list[tuple[str, float]], rows: list[list[tuple]],
@@ -60,18 +50,6 @@ def _sheet(wb, f, name: str, title: str, columns: list[tuple[str, float]], rows:
         at += 1
     ws.freeze_panes(2, 2)
     _print_setup(ws, 1)
-
-
-def _notes(wb, f, items: list[tuple[str, str]]) -> None:
-    ws = wb.add_worksheet("说明")
-    ws.write_string(0, 0, "项目", f.header)
-    ws.write_string(0, 1, "内容", f.header)
-    for n, (k, v) in enumerate(items, 1):
-        ws.write_string(n, 0, k, f.key)
-        ws.write_string(n, 1, "" if v is None else str(v), f.value)
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 1, 100)
-    _print_setup(ws, 0)
 
 
 def basis_lines(basis: dict) -> list[tuple[str, str]]:
@@ -137,7 +115,7 @@ def progress_rows(f, doc: dict) -> list[list[tuple]]:
 def overview_workbook(overview: dict, progress: dict) -> bytes:
     """The 26 counties (``coop_profile.overview``) and the plan's progress (``action_plan_progress``)."""
     basis = overview["basis"]
-    wb, buffer = _workbook(f"山区26县山海协作概览（{overview['year']}年度）")
+    wb, buffer = workbook(f"山区26县山海协作概览（{overview['year']}年度）")
     f = _Formats(wb)
     totals = overview["totals"]
     _sheet(wb, f, "山区26县", f"山区26县山海协作概览（{overview['year']}年度数据）", OVERVIEW_COLUMNS,
@@ -148,7 +126,7 @@ def overview_workbook(overview: dict, progress: dict) -> bytes:
     _sheet(wb, f, "行动计划目标", f"产业链山海协作行动计划目标完成情况（截至 {progress['year']} 年）", PROGRESS_COLUMNS,
            progress_rows(f, progress), [f"目标来源：{progress['source']}。{progress['lights_note']}",
                                         _basis_sentence(progress["basis"])])
-    _notes(wb, f, [("范围 Counties", "山区26县（2021年名单，regions.mountain26）"),
+    notes_sheet(wb, f, [("范围 Counties", "山区26县（2021年名单，regions.mountain26）"),
                    ("分类 Category", overview["category_note"]),
                    ("公开口径 Public figures", f"不在您数据范围内的县：不显示项目；规上企业少于 {overview['public_min_firms']} "
                                           "家的县不显示增加值、税收和亩均指标，以免推算单个企业数据。"),
@@ -163,7 +141,7 @@ def overview_workbook(overview: dict, progress: dict) -> bytes:
 def profile_workbook(doc: dict) -> bytes:
     """One mountain county's profile (``coop_profile.profile``)."""
     c, fig, basis = doc["county"], doc["figures"], doc["basis"]
-    wb, buffer = _workbook(f"{c['name']}山海协作画像（{doc['year']}年度）")
+    wb, buffer = workbook(f"{c['name']}山海协作画像（{doc['year']}年度）")
     f = _Formats(wb)
     title = f"{c['name']}山海协作画像（{doc['year']}年度数据）"
     rows = [[("县（市、区）", f.key), (f"{c['name']}（{c['adcode']}），{c.get('city_name') or ''}", f.text)],
@@ -228,7 +206,7 @@ def profile_workbook(doc: dict) -> bytes:
            [f"项目合计 {p['total']} 个（山海协作 {p['cooperation']} 个，其中产业链项目 {p['chain_cooperation']} 个），"
             f"首谈地在外地 {p['first_contact_elsewhere']} 个；项目台账见项目管理。",
             doc.get("chains_error") or "产业链状态取自产业链全景（jobs.chains.panorama_grid）。"])
-    _notes(wb, f, [("县（市、区）", f"{c['name']}（{c['adcode']}）"), ("分类", c.get("category_note") or "已核实"),
+    notes_sheet(wb, f, [("县（市、区）", f"{c['name']}（{c['adcode']}）"), ("分类", c.get("category_note") or "已核实"),
                    *basis_lines(basis), ("导出时间 Exported at", _now())])
     wb.close()
     return buffer.getvalue()
@@ -251,7 +229,7 @@ ENCLAVE_COLUMNS = [("飞地", 30), ("类型", 10), ("飞入地", 18), ("飞出�
 
 def enclaves_workbook(doc: dict) -> bytes:
     """The enclaves the caller may see (``coop_profile.enclaves``) with their returns."""
-    wb, buffer = _workbook("山海协作飞地")
+    wb, buffer = workbook("山海协作飞地")
     f = _Formats(wb)
     rows = [[(e["name"], f.text), (e["kind_label"], f.center), (e["host_name"], f.text), (e["owner_name"], f.text),
              (e.get("established") or e.get("established_on"), f.center), (e.get("area_mu"), f.num),
@@ -267,7 +245,7 @@ def enclaves_workbook(doc: dict) -> bytes:
                for e in doc["enclaves"] for r in e["returns"]]
     _sheet(wb, f, "年度收益", "飞地年度返还收益", [("飞地", 34), ("年度", 8), ("收益(万元)", 14)], returns,
            ["收益为返还飞出地（村集体或国资主体）的分红或固定回报。"])
-    _notes(wb, f, [("类型", "产业飞地、科创飞地、消薄飞地"), ("计入规则", "飞入地或飞出地为山区26县（或全部为山区县的设区市），"
+    notes_sheet(wb, f, [("类型", "产业飞地、科创飞地、消薄飞地"), ("计入规则", "飞入地或飞出地为山区26县（或全部为山区县的设区市），"
                                                           "且设立年份不晚于当年（设立日期不详者计入）"),
                    ("说明", doc["note"]), ("导出时间 Exported at", _now())])
     wb.close()

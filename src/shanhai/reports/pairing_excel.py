@@ -13,9 +13,9 @@ the basis). Firms outside the caller's region arrive masked (``masked=True``) an
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 from shanhai.jobs.pairing import COMPONENT_LABELS, COMPONENTS, MASKED_NAME, PLAN_STATUS, WITHIN_CITY
+from shanhai.reports._xlsx import notes_sheet, workbook
 from shanhai.reports.mujun_excel import _Formats, _print_setup, _write
 
 FIT_LABELS = {"gap": "补链", "adjacent": "延链", "other": "同链"}
@@ -51,14 +51,9 @@ def options_text(o: dict) -> str:
 
 def plan_workbook(doc: dict) -> bytes:
     """The plan of ``jobs.pairing.plan_of`` as a workbook: 结对方案, 县域汇总, 说明."""
-    import xlsxwriter
-
     options = doc.get("options", {})
     region = options.get("region_name") or options.get("region") or ""
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-                                      "strings_to_urls": False})
-    wb.set_properties({"title": f"{region}一企一县结对方案", "comments": basis_sentence(doc), "author": "山海 Shanhai"})
+    wb, buffer = workbook(f"{region}一企一县结对方案", basis_sentence(doc))
     f = _Formats(wb)
 
     ws = wb.add_worksheet("结对方案")
@@ -159,14 +154,6 @@ def plan_workbook(doc: dict) -> bytes:
               ("制定 Made", f"{doc.get('created_by')} {doc.get('created_at')}"),
               ("数据范围 Scope", "只列出您数据范围内的山区县；范围外企业不显示名称和信用代码。"),
               ("导出时间 Exported at", _now())]
-    ws = wb.add_worksheet("说明")
-    ws.write_string(0, 0, "项目", f.header)
-    ws.write_string(0, 1, "内容", f.header)
-    for n, (k, v) in enumerate(items, 1):
-        ws.write_string(n, 0, k, f.key)
-        ws.write_string(n, 1, str(v), f.value)
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 1, 100)
-    _print_setup(ws, 0)
+    notes_sheet(wb, f, items)
     wb.close()
     return buffer.getvalue()
