@@ -82,3 +82,15 @@ def clients(app, web_db) -> dict[str, TestClient]:
 @pytest.fixture
 def anonymous(app) -> TestClient:
     return make_client(app, "10.20.0.1")
+
+
+@pytest.fixture(autouse=True)
+def _chinese_after_each_test(request):
+    """The language switch is a cookie on the session-wide clients: a test that looks at a page
+    in English must not leave the next test (in any file) reading English."""
+    yield
+    if "clients" in request.fixturenames:
+        from shanhai.web.deps import LANG_COOKIE
+
+        for client in request.getfixturevalue("clients").values():
+            client.cookies.delete(LANG_COOKIE)
