@@ -21,7 +21,7 @@ CHROMIUM = os.environ.get("SHANHAI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "browser-tests-password-1"
 CITY, COUNTY = "331100", "331127"          # 丽水 and 景宁 (one of the 26 mountain counties)
-ROLES = {"province": "330000", "city": CITY, "county": COUNTY}
+ROLES = {"admin": "330000", "province": "330000", "city": CITY, "county": COUNTY, "viewer": COUNTY}
 
 
 def _free_port() -> int:

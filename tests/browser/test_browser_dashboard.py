@@ -18,7 +18,7 @@ def _map_drawn(page) -> None:
     page.wait_for_selector("#county-map[data-rendered='1']", state="attached", timeout=60_000)
 
 
-@pytest.mark.parametrize("role", ["province", "city", "county"])
+@pytest.mark.parametrize("role", ["admin", "province", "city", "county", "viewer"])
 def test_overview_map_draws_every_county(signed_in, server, role):
     page = signed_in(role)
     page.goto(f"{server.url}/")
