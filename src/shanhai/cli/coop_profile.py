@@ -63,6 +63,13 @@ def _basis(b: dict) -> str:
             f"{b['plan_version']} · 计数自 {b['counted_from']} 年[/dim]")
 
 
+def _footer(basis: dict, written: str | None) -> None:
+    """What every command ends with: the basis line, and the workbook written, if any."""
+    out.print(_basis(basis))
+    if written:
+        out.print(f"已写出 written: {escape(written)}")
+
+
 def _light(item: dict) -> str:
     return f"[{LIGHT_STYLE[item['light']]}]{item['light_label']} {item['light']}[/]"
 
@@ -152,9 +159,7 @@ def profile(
         out.print(table)
     elif doc.get("chains_error"):
         out.print(f"[dim]产业链 chains: {escape(doc['chains_error'])}[/dim]")
-    out.print(_basis(doc["basis"]))
-    if written:
-        out.print(f"已写出 written: {escape(written)}")
+    _footer(doc["basis"], written)
 
 
 # ---- shanhai coop counties -------------------------------------------------------------------
@@ -201,9 +206,7 @@ def counties(
                   _num(tot["labour_productivity"]), f"{tot['productivity_met']}", "", "", "")
     out.print(table)
     out.print("* " + CATEGORY_LINE)
-    out.print(_basis(doc["basis"]))
-    if written:
-        out.print(f"已写出 written: {escape(written)}")
+    _footer(doc["basis"], written)
 
 
 # ---- shanhai coop targets --------------------------------------------------------------------
@@ -247,9 +250,7 @@ def targets(
         if i.get("note"):
             out.print(f"[dim]{escape(i['id'])}: {escape(i['note'])}[/dim]")
     out.print(f"[dim]来源 source: {escape(doc['source'])} ({escape(doc['source_file'])})[/dim]")
-    out.print(_basis(doc["basis"]))
-    if written:
-        out.print(f"已写出 written: {escape(written)}")
+    _footer(doc["basis"], written)
 
 
 # ---- shanhai coop enclaves -------------------------------------------------------------------
