@@ -24,6 +24,11 @@ import pyarrow as pa
 from shanhai import reference
 from shanhai.errors import ShanhaiError
 from shanhai.synth import coop_projects as _coop_projects
+
+# Steps after the core tables, in order: each module has ``generate(rng, config, tables, geo,
+# dataset) -> dict[str, pa.Table]`` (its own random stream; it may read and extend earlier
+# tables) and ``TABLES``, the new tables it returns, written after the core ones.
+STEPS = (_coop_projects,)
 from shanhai.synth import names as _names
 from shanhai.synth.params import divisions, params
 from shanhai.uscc import generate as generate_uscc
@@ -577,7 +582,8 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> Province:
                                          dataset)
     t["projects"], t["project_events"] = _projects(next(streams), config, geo, county, seg, revenue0, industry,
                                                    uscc, name, zone_ids, dataset)
-    t.update(_coop_projects.generate(next(streams), config, t, geo, dataset))
+    for step in STEPS:
+        t.update(step.generate(next(streams), config, t, geo, dataset))
     truth_rows = [{"truth_id": i + 1, "category": r["category"], "kind": r["kind"], "uscc": r.get("uscc"),
                    "year": r.get("year"), "start_month": r.get("start_month"), "end_month": r.get("end_month"),
                    "magnitude": r.get("magnitude"), "detail": r.get("detail")} for i, r in enumerate(truth)]
@@ -944,7 +950,8 @@ def _projects(rng, config, geo, county, seg, revenue0, industry, uscc, name, zon
 
 SYNTH_TABLES = ("datasets", "regions", "zones", "zone_counties", "enterprises", "enterprise_years",
                 "enterprise_flags", "electricity_monthly", "land_parcels", "enterprise_segments",
-                "projects", "project_events", "synth_ground_truth") + _coop_projects.TABLES
+                "projects", "project_events", "synth_ground_truth") + tuple(
+                    table for step in STEPS for table in step.TABLES)
 
 
 def existing_enterprises(con) -> int:
