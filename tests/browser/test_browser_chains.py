@@ -53,7 +53,9 @@ def test_mountain_county_panorama_draws_and_targets_export(signed_in, server, tm
         "el => echarts.getInstanceByDom(el).getOption().series[0].data.filter(n => n.segment).length")
     assert drawn == segments
 
-    # clicking the node of a segment with firms loads its firm list below the diagram
+    # clicking the node of a segment with firms loads its firm list below the diagram (scrolled
+    # into view first: a mouse click lands only inside the viewport)
+    page.locator("#chain-diagram").scroll_into_view_if_needed()
     point = page.eval_on_selector(
         "#chain-diagram",
         """(el, id) => {
