@@ -23,6 +23,7 @@ from benchmarks.ingest import IMPORT_COLUMNS, PHASE_COLUMNS, import_cases, impor
 from benchmarks.ingest import phase_rows as import_phase_rows
 from benchmarks.mujun import markdown_section as mujun_section, mujun_cases, print_tables as mujun_tables
 from benchmarks.pairing import markdown_section as pairing_section, pairing_cases, print_tables as pairing_tables
+from benchmarks.alerts import alerts_cases, markdown_section as alerts_section, print_tables as alerts_tables
 from benchmarks.relatedness import (markdown_section as relatedness_section, print_tables as relatedness_tables,
                                     relatedness_cases)
 from benchmarks.report import md_table
@@ -39,14 +40,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Shanhai benchmarks: synth at several scales, `shanhai demo` cold/warm and the import "
                     "of large enterprise-years files (beside pandas), the per-mu evaluation of ~1,000,000 firms (beside "
                     "pandas), the web dashboard under 50 concurrent clients (wrk), economic complexity of 90 counties "
-                    "× 608 classes × 4 years (beside ecomplexity), the panoramas of ten chains × 90 counties, each in a fresh subprocess. Writes a "
+                    "× 608 classes × 4 years (beside ecomplexity), the panoramas of ten chains × 90 counties, the early-warning scan of 50,000,000 monthly electricity rows (beside pandas), each in a fresh subprocess. Writes a "
                     "markdown report (default benchmarks/RESULTS.md).")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: synth at scales {', '.join(f'{s:g}' for s in QUICK_SCALES)} "
                              "only, plus demo, plus import of smaller files, mujun of ~100,000 firms "
                              "and the web pages at scale 0.1 for 10 s (no target)")
     parser.add_argument("--only", choices=("synth", "demo", "import", "mujun", "web", "relatedness", "chains",
-                                           "pairing"),
+                                           "pairing", "alerts"),
                         help="run one workload only")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="runs per case; figures are medians (default 1)")
@@ -111,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         cases += chains_cases(args.repeat, args.timeout, log, quick=args.quick)
     if args.only in (None, "pairing"):       # target: 26 counties × 5,000 firms planned under 3 s (benchmarks/pairing.py)
         cases += pairing_cases(args.repeat, args.timeout, log)
+    if args.only in (None, "alerts"):        # target: 50,000,000 monthly rows scanned under 15 s, 2 GB (benchmarks/alerts.py)
+        cases += alerts_cases(args.repeat, args.timeout, log, quick=args.quick)
     webs = web_cases(args.timeout, log, quick=args.quick) if args.only in (None, "web") else []
     fit = growth_fit(cases)
     info["contention"] = contention(cases)
@@ -141,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if chains_rows(cases):
         console.print(rich_table(f"chains — median of {args.repeat}", CHAINS_COLUMNS, chains_rows(cases)))
     pairing_tables(console, cases, args.repeat, rich_table)
+    alerts_tables(console, cases, args.repeat, rich_table)
 
     if webs:
         console.print(rich_table("web — p95 latency under load", WEB_COLUMNS, web_rows(webs)))
@@ -162,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
     sections += relatedness_section(cases, md_table, info)
     sections += chains_section(cases, md_table)
     sections += pairing_section(cases, md_table)
+    sections += alerts_section(cases, md_table)
     sections += web_section(webs, md_table)
     args.out.write_text(markdown(cases, info, fit, mode=mode, repeat=args.repeat, startup_s=startup,
                                  sections=sections), encoding="utf-8")

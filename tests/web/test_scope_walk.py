@@ -101,6 +101,34 @@ def _pairing_plans(w) -> dict[str, str]:
     return w.pairing_plans
 
 
+def _alert_ids(w) -> list[tuple[str, str, str]]:
+    """(alert_id, task_id, county) of the visit tasks of one early-warning scan of the latest
+    month, made once through the server's job runner."""
+    if not hasattr(w, "alert_ids"):
+        from shanhai.jobs import alerts
+        from shanhai.web.jobs import runner
+
+        made: list = []
+
+        def job(progress):
+            alerts.scan(progress.store, user="walk")
+            made.extend(progress.store.con.execute(
+                "SELECT alert_id, task_id, county_adcode FROM visit_tasks ORDER BY priority DESC").fetchall())
+
+        done = runner().wait(runner().submit("export", "walk alerts scan", job, w.users["admin"]), 120)
+        assert done.status == "done", done.error
+        w.alert_ids = made
+    return w.alert_ids
+
+
+def _alert_param(w, role, i: int, missing: str) -> tuple[list[str], list[str]]:
+    """An alert's (i = 0) or task's (i = 1) id inside the role's region (when it has one) and one outside."""
+    rows = _alert_ids(w)
+    inside = [r[i] for r in rows if w.scopes[role].covers(r[2])][:1]
+    outside = [r[i] for r in rows if not w.scopes[role].covers(r[2])][:1] if _narrow(role) else []
+    return inside, outside + [missing]
+
+
 # name → (world, role) → (values inside the role's region, values outside it or missing)
 PARAMS: dict[str, Callable[[SimpleNamespace, str], tuple[list[str], list[str]]]] = {
     "run_id": lambda w, role: (
@@ -136,6 +164,16 @@ PARAMS: dict[str, Callable[[SimpleNamespace, str], tuple[list[str], list[str]]]]
         [f"LD{w.db.county}001"],
         ([f"LD{w.db.far_county}001"] if _narrow(role) else [])
         + ([f"LD{w.db.near_county}001"] if role in ("county", "viewer") else []) + ["LD000000999"]),
+    # development zones: synth gives every county one zone, Z<adcode>, run by that county
+    "zone_id": lambda w, role: (
+        [f"Z{w.db.county}"] + ([f"Z{w.db.near_county}"] if role in ("admin", "province", "city") else []),
+        ([f"Z{w.db.far_county}"] if _narrow(role) else [])
+        + ([f"Z{w.db.near_county}"] if role in ("county", "viewer") else []) + ["Z000000"]),
+    # the indicator registry is the same for every region (the region is a query parameter)
+    "indicator_id": lambda w, role: (["industrial_va", "tax_per_mu"], ["no_such_indicator"]),
+    # early warning: alerts and visit tasks of one scan, by the firm's county
+    "alert_id": lambda w, role: _alert_param(w, role, 0, "alerts-199901-nosuchalert"),
+    "task_id": lambda w, role: _alert_param(w, role, 1, "T-alerts-199901-nosuchtask"),
 }
 
 # query parameters a reader might honour: filled with a value outside the role's region

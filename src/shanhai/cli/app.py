@@ -9,8 +9,10 @@ import traceback
 import typer
 
 from shanhai import __version__
+from shanhai.cli import alerts as _alerts
 from shanhai.cli import chains as _chains
 from shanhai.cli import coop as _coop
+from shanhai.cli import cultivate as _cultivate
 from shanhai.cli import db as _db
 from shanhai.cli import demo as _demo
 from shanhai.cli import evaluate as _evaluate
@@ -18,11 +20,14 @@ from shanhai.cli import ingest as _ingest
 from shanhai.cli import mujun as _mujun
 from shanhai.cli import opportunities as _opportunities
 from shanhai.cli import policy as _policy
+from shanhai.cli import power_index as _power_index
 from shanhai.cli import report as _report
 from shanhai.cli import serve as _serve
 from shanhai.cli import synth as _synth
+from shanhai.cli import targets as _targets
 from shanhai.cli import template as _template
 from shanhai.cli import users as _users
+from shanhai.cli import zones as _zones
 from shanhai.errors import ShanhaiError
 
 HELP = """山海 Shanhai — 产业大脑: 亩均评价、产业链、山海协作、监测预警。
@@ -64,6 +69,11 @@ app.add_typer(_users.app, name="users")
 app.add_typer(_chains.app, name="chains")
 app.command("opportunities")(_opportunities.opportunities)
 app.add_typer(_coop.app, name="coop")
+app.add_typer(_alerts.app, name="alerts")
+app.add_typer(_power_index.app, name="index")
+app.add_typer(_zones.app, name="zones")
+app.add_typer(_targets.app, name="targets")
+app.add_typer(_cultivate.app, name="cultivate")
 app.command("serve")(_serve.serve)
 
 

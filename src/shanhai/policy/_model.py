@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shanhai.policy._indicators import INDICATORS
 
-FLAGS = ("high_tech", "tech_sme", "specialised", "little_giant", "hidden_champion", "single_champion",
-         "rd_institution", "safety_violation", "environmental_violation", "major_safety_accident",
+FLAGS = ("high_tech", "tech_sme", "innovative_sme", "specialised", "little_giant", "hidden_champion",
+         "single_champion", "rd_institution", "safety_violation", "environmental_violation", "major_safety_accident",
          "major_environmental_incident", "dishonest")
 FLAG_LABELS = {
-    "high_tech": "高新技术企业", "tech_sme": "科技型中小企业", "specialised": "专精特新中小企业",
+    "high_tech": "高新技术企业", "tech_sme": "科技型中小企业", "innovative_sme": "创新型中小企业",
+    "specialised": "专精特新中小企业",
     "little_giant": "专精特新\"小巨人\"", "hidden_champion": "隐形冠军", "single_champion": "单项冠军",
     "rd_institution": "省级及以上研发机构", "safety_violation": "安全生产违法", "environmental_violation": "环保违法",
     "major_safety_accident": "重大安全事故", "major_environmental_incident": "重大环境事件", "dishonest": "严重失信",
