@@ -133,3 +133,27 @@ def test_export_is_scoped_and_audited(world):
     n = _con(world).execute("SELECT count(*) FROM audit_log WHERE action = 'export' "
                             f"AND target = 'indices:{COUNTY}'").fetchone()[0]
     assert n == 1
+
+
+# ---- the monthly briefing (/monthly) ---------------------------------------------------------
+
+def test_monthly_page_and_documents(world):
+    for role in ROLES:
+        page = world.clients[role].get("/monthly")
+        assert page.status_code == 200 and 'id="monthly-summary"' in page.text, role
+    res = world.clients["county"].get("/monthly/briefing", params={"fmt": "pdf"})
+    assert res.status_code == 200 and res.content[:4] == b"%PDF"
+    res = world.clients["city"].get("/monthly/briefing", params={"fmt": "docx", "lang": "en"})
+    assert res.status_code == 200 and res.content[:2] == b"PK"
+    n = _con(world).execute("SELECT count(*) FROM audit_log WHERE action = 'export' "
+                            "AND target LIKE 'monthly:%'").fetchone()[0]
+    assert n == 2
+    assert world.clients["county"].get("/monthly", params={"region": CITY}).status_code == 403
+    assert world.clients["county"].get("/monthly/briefing", params={"region": "330102"}).status_code == 403
+    assert world.clients["county"].get("/monthly", params={"month": "1999-01"}).status_code == 404
+
+
+def test_monthly_page_of_a_county_names_no_other_county(world):
+    text = world.clients["county"].get("/monthly").text
+    others = [n for a, n in world.names.items() if a.startswith("3311") and a != COUNTY]
+    assert not any(n in text for n in others)

@@ -325,6 +325,21 @@ def series(store: Store, scope: Scope, *, kind: str = "production", group: str =
             "group_name": rows[0]["group_name"], "rows": rows}
 
 
+def county_values(store: Store, scope: Scope, *, region: str | None = None, period=None, run_id: str | None = None,
+                  group: str = "all", kind: str = "production", measure: str = "composite_index") -> dict[str, float]:
+    """adcode → ``measure`` of every county inside ``region`` (and the caller's scope) for one group
+    and period of a run (default: the newest run covering the region, its last period) — a map's
+    values."""
+    area = scope.narrow(store, region)
+    info = run_info(store, scope, run_id, area)
+    at = _month(period) if period is not None else _month(info["month"])
+    at = api.period_of(at, True)
+    rows = _rows(store, info["run_id"], scope,
+                 f"index_kind = {literal(kind)} AND group_id = {literal(group)} AND level = 'county' "
+                 f"AND period = {literal(at)} AND {area.covers_sql('adcode')}", "zh", 1)
+    return {r["adcode"]: r[measure] for r in rows if r[measure] is not None}
+
+
 def movers(store: Store, scope: Scope, *, region: str | None = None, run_id: str | None = None, lang: str = "zh",
            top: int = 5, min_firms: int = 5) -> dict:
     """The industry divisions and chains of a region whose composite index is highest and lowest in
