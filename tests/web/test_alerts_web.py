@@ -52,7 +52,7 @@ def test_routes_and_nav(world):
     assert {"/alerts", "/alerts/tasks", "/alerts/{alert_id}", "/alerts/export.xlsx", "/alerts/tasks/{task_id}/push",
             "/alerts/tasks/{task_id}/visit", "/alerts/tasks/{task_id}/close", "/api/v1/alerts",
             "/api/v1/alerts/{alert_id}", "/api/v1/alerts/tasks", "/api/v1/alerts/tasks/{task_id}"} <= paths
-    assert (46, "/alerts", "用电预警", "Early warning", None) in world.app.state.nav
+    assert (44, "/alerts", "用电预警", "Early warning", None) in world.app.state.nav
 
 
 @pytest.mark.parametrize("role", ["admin", "province", "city", "county", "viewer"])

@@ -60,7 +60,7 @@ def test_routes_are_registered_with_a_nav_entry(world):
     assert {"/cultivation", "/cultivation/candidates", "/cultivation/firms/{uscc}", "/cultivation/rules",
             "/cultivation/export.xlsx", "/api/v1/cultivation/pools", "/api/v1/cultivation/candidates",
             "/api/v1/cultivation/firms/{uscc}", "/api/v1/cultivation/rules", "/api/v1/cultivation/runs"} <= paths
-    assert (46, "/cultivation", "梯度培育", "Cultivation", None) in world.app.state.nav
+    assert (47, "/cultivation", "梯度培育", "Cultivation", None) in world.app.state.nav
 
 
 @pytest.mark.parametrize("role", list(ROLES))

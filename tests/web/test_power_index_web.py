@@ -60,7 +60,7 @@ def test_routes_and_nav(world):
     paths = {r.path for r in app_routes(world.app)}
     assert {"/indices", "/indices/run", "/indices/export.xlsx", "/api/v1/indices", "/api/v1/indices/series",
             "/api/v1/indices/runs"} <= paths
-    assert (52, "/indices", "电力指数", "Power indices", None) in world.app.state.nav
+    assert (45, "/indices", "电力指数", "Power indices", None) in world.app.state.nav
 
 
 def test_before_any_run_the_page_says_so(world):

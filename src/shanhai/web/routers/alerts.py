@@ -31,7 +31,7 @@ from shanhai.web.routers.mujun import XLSX, attachment
 from shanhai.web.screens import FMT
 
 router = APIRouter()
-NAV = [(46, "/alerts", "用电预警", "Early warning", None)]
+NAV = [(44, "/alerts", "用电预警", "Early warning", None)]
 PAGE_ROWS = 300
 WRITE_WAIT_S = 10.0
 

@@ -26,7 +26,7 @@ from shanhai.web.routers.mujun import XLSX, attachment
 from shanhai.web.screens import FMT
 
 router = APIRouter()
-NAV = [(46, "/cultivation", "梯度培育", "Cultivation", None)]
+NAV = [(47, "/cultivation", "梯度培育", "Cultivation", None)]
 PAGE_ROWS = 500
 
 

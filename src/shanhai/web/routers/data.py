@@ -31,7 +31,7 @@ from shanhai.web.routers.mujun import XLSX, attachment
 from shanhai.web.screens import FMT, can_write, clear_fragments, reading, save_upload
 
 router = APIRouter(prefix="/data")
-NAV = [(40, "/data", "数据", "Data", None)]
+NAV = [(60, "/data", "数据", "Data", None)]
 
 MAX_UPLOAD = 512 * 1024 * 1024          # 512 MB: a province's electricity file fits
 SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")

@@ -21,7 +21,7 @@ from shanhai.web.routers.power_index import _regions
 from shanhai.web.screens import FMT, can_write
 
 router = APIRouter()
-NAV = [(53, "/monthly", "运行月报", "Monthly briefing", None)]
+NAV = [(48, "/monthly", "运行月报", "Monthly briefing", None)]
 
 
 def _months(store: Store) -> list[str]:

@@ -26,7 +26,7 @@ from shanhai.web.routers.mujun import XLSX, attachment
 from shanhai.web.screens import FMT, can_write
 
 router = APIRouter()
-NAV = [(52, "/indices", "电力指数", "Power indices", None)]
+NAV = [(45, "/indices", "电力指数", "Power indices", None)]
 KINDS = {"production": ("生产指数", "Production index"), "chain": ("产业链运行指数", "Chain operation index")}
 
 

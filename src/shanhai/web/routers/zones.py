@@ -30,7 +30,7 @@ from shanhai.web.routers.mujun import XLSX, attachment
 from shanhai.web.screens import FMT
 
 router = APIRouter()
-NAV = [(45, "/zones", "开发区评价", "Zones", None)]
+NAV = [(46, "/zones", "开发区评价", "Zones", None)]
 
 CHANGE_ARROWS = {"up": "▲", "down": "▼", "same": "＝", "new": "·"}
 TIER_COLORS = ("#1a9850", "#2c7fb8", "#f39c12", "#d73027", "#7f7f7f")
