@@ -47,3 +47,25 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+# Figures a test measures and the issue asks to see in the test output (alert precision and
+# recall per anomaly type, …): a test hands its lines to the `figures` fixture, and they are
+# printed in their own section at the end of every run, passed or failed.
+_FIGURES: list[tuple[str, str]] = []
+
+
+@pytest.fixture
+def figures(request):
+    def add(text: str) -> None:
+        _FIGURES.append((request.node.nodeid, text))
+    return add
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FIGURES:
+        terminalreporter.section("measured figures")
+        for nodeid, text in _FIGURES:
+            terminalreporter.write_line(f"{nodeid}:")
+            for line in text.splitlines():
+                terminalreporter.write_line(f"    {line}")

@@ -49,12 +49,12 @@ def writable(scanned, tmp_path):
         yield s
 
 
-def test_backtest_meets_the_collapse_target(small_db):
+def test_backtest_meets_the_collapse_target(small_db, figures):
     with open_store(small_db, read_only=True) as store:
         doc = ja.evaluate(store)
     table = "\n".join(f"{k['kind']:>9}: alerts {k['alerts']:4d} precision {k['precision']} (any kind "
                       f"{k['precision_any']}) · anomalies {k['anomalies']:4d} recall {k['recall']}" for k in doc["kinds"])
-    print("\nalerts back-test on the test province (scale 0.05, seed 7)\n" + table + "\nmatch rule: " + doc["match_rule"])
+    figures("alerts back-test on the test province (scale 0.05, seed 7)\n" + table + "\nmatch rule: " + doc["match_rule"])
     kinds = {k["kind"]: k for k in doc["kinds"]}
     c = kinds["collapse"]
     assert c["anomalies"] > 50 and c["alerts"] > 50, table
