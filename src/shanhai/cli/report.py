@@ -21,6 +21,13 @@ HELP = ("报告 Reports for leaders built from stored runs: the per-mu briefing 
 
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich")
 
+OutOption = Annotated[Path | None, typer.Option(
+    "--out", "-o", help="输出文件或文件夹 Output file or folder (default: the report's own name in the current folder).",
+    show_default=False)]
+LangOption = Annotated[str, typer.Option("--lang", help="语言 zh (default) or en.")]
+IssuerOption = Annotated[str | None, typer.Option(
+    "--issuer", help="发文单位 Issuing unit on the title block (default: the region's 经信局).", show_default=False)]
+
 
 @app.command("mujun")
 def mujun(
@@ -30,13 +37,7 @@ def mujun(
         "--region", help="地区 Adcode of a county or a city, or 330000 (default: the run's region).",
         show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="格式 pdf, docx or xlsx.")] = "pdf",
-    out_path: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="输出文件或文件夹 Output file or folder (default: the report's own name in the "
-                            "current folder).", show_default=False)] = None,
-    lang: Annotated[str, typer.Option("--lang", help="语言 zh (default) or en.")] = "zh",
-    issuer: Annotated[str | None, typer.Option(
-        "--issuer", help="发文单位 Issuing unit on the title block (default: the region's 经信局).",
-        show_default=False)] = None,
+    out_path: OutOption = None, lang: LangOption = "zh", issuer: IssuerOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -96,13 +97,7 @@ def monthly(
     month: Annotated[str | None, typer.Option(
         "--month", help="月份 YYYY-MM (default: the latest month with electricity data).", show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="格式 pdf or docx.")] = "pdf",
-    out_path: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="输出文件或文件夹 Output file or folder (default: the report's own name in the "
-                            "current folder).", show_default=False)] = None,
-    lang: Annotated[str, typer.Option("--lang", help="语言 zh (default) or en.")] = "zh",
-    issuer: Annotated[str | None, typer.Option(
-        "--issuer", help="发文单位 Issuing unit on the title block (default: the region's 经信局).",
-        show_default=False)] = None,
+    out_path: OutOption = None, lang: LangOption = "zh", issuer: IssuerOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -38,7 +38,7 @@ Progress = Callable[[str, float], None]
 
 IMPORT_ORDER = ("zones", "towns", "enterprises", "enterprise-years", "electricity", "land", "projects",
                 "project-events", "project-plans", "project-shares", "leads", "lead-transfers", "pairings",
-                "enterprise-flags", "enterprise-segments")
+                "enterprise-flags", "enterprise-segments", "zone-facts", "cultivation-facts")
 CSV_ENCODINGS = {"enterprise-years": "utf-8-sig", "electricity": "gb18030"}
 ENCODING_LABELS = {"utf-8-sig": "UTF-8 (带 BOM with BOM)", "gb18030": "GB18030", "xlsx": "Excel .xlsx"}
 XLSX_MAX_ROWS = 1_000_000            # a sheet holds 1,048,576 rows: more than this goes to CSV
@@ -121,7 +121,7 @@ def _check_enum(con, kind: Kind, column: Column) -> None:
     known = set(column.values.values())
     values = [v for (v,) in con.execute(
         f'SELECT DISTINCT "{column.id}" FROM {source_table(kind)} WHERE "{column.id}" IS NOT NULL').fetchall()]
-    unknown = sorted(v for v in values if v not in known)
+    unknown = sorted(str(v) for v in values if str(v) not in known)     # integer codes (levels) are labelled as text
     if unknown:
         raise ShanhaiError(
             f"{kind.table}.{column.id} holds {', '.join(map(repr, unknown))}, which no label of the "
