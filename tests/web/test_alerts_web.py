@@ -143,3 +143,27 @@ def test_export_is_audited(world):
     with _cursor(world) as con:
         assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'export' AND target = 'alerts:330000'"
                            ).fetchone()[0] >= 1
+
+
+def test_province_scans_from_the_screen_and_others_cannot(world):
+    """The scan button (province and admin: a scan scores every firm and issues tasks to every
+    town) runs in the background and stores a new run; city, county and viewer get 403."""
+    assert 'id="alerts-scan"' in world.clients["province"].get("/alerts").text
+    for role in ("city", "county", "viewer"):
+        assert 'id="alerts-scan"' not in world.clients[role].get("/alerts").text
+        client = world.clients[role]
+        res = client.post("/alerts/scan", data={"month": "", "csrf_token": client.csrf}, follow_redirects=False)
+        assert res.status_code == 403, role
+    con = world.app.state.store.con.cursor()
+    before = con.execute("SELECT count(*) FROM runs WHERE kind = 'alerts'").fetchone()[0]
+    client = world.clients["province"]
+    res = client.post("/alerts/scan", data={"month": "1999-01", "csrf_token": client.csrf}, follow_redirects=False)
+    assert res.status_code == 400
+    month = con.execute("SELECT max(month) - INTERVAL 1 MONTH FROM electricity_monthly").fetchone()[0]
+    res = client.post("/alerts/scan", data={"month": f"{month:%Y-%m}", "csrf_token": client.csrf},
+                      follow_redirects=False)
+    assert res.status_code == 303, res.text
+    world.app.state.jobs.wait(res.headers["location"].rsplit("/", 1)[1])
+    rows = con.execute("SELECT json_extract_string(params, '$.month'), created_by FROM runs WHERE kind = 'alerts' "
+                       "ORDER BY created_at").fetchall()
+    assert len(rows) == before + 1 and rows[-1][0].startswith(f"{month:%Y-%m}") and rows[-1][1] == "al-province"

@@ -26,7 +26,8 @@ from shanhai.store.accounts import User
 from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
 from shanhai.web import deps
-from shanhai.web.deps import PageError, current_scope, current_user, get_store, render, require_write
+from shanhai.web.deps import (PageError, current_scope, current_user, get_store, render, require_roles,
+                              require_write)
 from shanhai.web.routers.mujun import XLSX, attachment
 from shanhai.web.screens import FMT
 
@@ -65,8 +66,37 @@ def alerts_page(request: Request, region: str | None = Query(None), status: str 
         a["spark"] = sparkline(a["series"])
     q = {"region": region or None, "status": status or None, "kind": kind or None}
     ctx = {**_common(store, scope, doc["region"]["adcode"], "alerts"), "doc": doc, "q": q, "status": status,
-           "kind": kind or "", "export_q": FMT.query(q)}
+           "kind": kind or "", "export_q": FMT.query(q), "can_scan": user.role in SCAN_ROLES,
+           "months": _months(store) if user.role in SCAN_ROLES else [],
+           "jobs": [j for j in request.app.state.jobs.jobs_of(user, 5) if j.kind == "alerts"]}
     return render(request, "alerts.html", ctx)
+
+
+SCAN_ROLES = ("admin", "province")
+
+
+def _months(store: Store) -> list[str]:
+    return [f"{m:%Y-%m}" for (m,) in store.con.execute(
+        "SELECT DISTINCT month FROM electricity_monthly WHERE kwh IS NOT NULL ORDER BY month DESC LIMIT 24").fetchall()]
+
+
+@router.post("/alerts/scan", name="alerts_scan")
+def start_scan(request: Request, month: str = Form(""), rules: str = Form("default"),
+               store: Store = Depends(get_store), user: User = Depends(require_roles("province"))):
+    """Scan a month in the background (the province's job: a scan scores every firm and issues
+    visit tasks to every town); the job page links back to the alerts."""
+    if month and month not in _months(store):
+        raise PageError(400, f"没有 {month} 的月度用电数据。", f"There is no monthly electricity data for {month}.")
+    username = user.username
+
+    def job(progress):
+        doc = ja.scan(progress.store, month or None, rules=rules or "default", user=username,
+                      progress=progress.fraction)
+        return {"url": "/alerts", "message": f"预警扫描 {doc['month'][:7]}：预警 {doc['alerts']} 条（新 {doc['new_alerts']}），"
+                                             f"走访任务 {doc['tasks']} 件 (run {doc['run_id']})"}
+
+    job_id = request.app.state.jobs.submit("alerts", f"用电预警扫描 · {month or '最新月份'}", job, user)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
 @router.get("/alerts/tasks", name="alerts_tasks")
