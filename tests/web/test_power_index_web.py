@@ -157,3 +157,13 @@ def test_monthly_page_of_a_county_names_no_other_county(world):
     text = world.clients["county"].get("/monthly").text
     others = [n for a, n in world.names.items() if a.startswith("3311") and a != COUNTY]
     assert not any(n in text for n in others)
+
+
+def test_monthly_api_is_the_page_in_json_and_scoped(world):
+    doc = world.clients["county"].get("/api/v1/monthly").json()
+    assert doc["facts"]["region"]["adcode"] == COUNTY and doc["sentences"]
+    assert doc["facts"]["indices"]["total"]["adcode"] == COUNTY
+    assert world.clients["county"].get("/api/v1/monthly", params={"region": CITY}).status_code == 403
+    en = world.clients["city"].get("/api/v1/monthly", params={"lang": "en"}).json()
+    assert en["facts"]["region"]["adcode"] == CITY and "composite index" in " ".join(en["sentences"])
+

@@ -6,6 +6,8 @@ Every download is audited."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
 
 from shanhai.errors import ShanhaiError
@@ -62,3 +64,20 @@ def monthly_briefing(request: Request, region: str | None = Query(None), month: 
                detail={"kind": f"briefing.monthly_{fmt}", "region": area.adcode, "month": f"{at:%Y-%m}",
                        "bytes": len(data)})
     return attachment(data, filename, media_type)
+
+
+def _jsonable(facts: dict) -> dict:
+    """The facts without the document-building callables of the extra sections."""
+    out = dict(facts)
+    out["extra"] = [{k: v for k, v in part.items() if k != "items"} for part in facts["extra"]]
+    return out
+
+
+@router.get("/api/v1/monthly", response_model=dict[str, Any], tags=["monthly"],
+            summary="运行月报 The monthly briefing's facts and summary sentences for a region inside your scope")
+def api_monthly(region: str | None = Query(None, description="adcode inside your region (default: yours)"),
+                month: str | None = Query(None, description="YYYY-MM (default: the latest)"),
+                lang: str = Query("zh", pattern="^(zh|en)$"), store: Store = Depends(get_store),
+                scope: Scope = Depends(current_scope)):
+    facts = report.gather(store, scope, region, month, lang)
+    return {"facts": _jsonable(facts), "sentences": report.sentences(facts, lang)}
