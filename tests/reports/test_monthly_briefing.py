@@ -46,6 +46,9 @@ def test_prepare_computes_once_and_sentences_follow_the_facts(db):
     if facts["targets"]:
         k = facts["targets"]["counts"]
         assert f"红灯 {k.get('red', 0)} 项" in text
+        tg = facts["targets"]
+        if tg["rose"] or tg["fell"]:
+            assert f"{len(tg['rose'])} 项目标灯色好转、{len(tg['fell'])} 项转差" in text
 
 
 def test_without_an_index_run_the_briefing_says_so(db, tmp_path):

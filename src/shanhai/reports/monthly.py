@@ -142,7 +142,8 @@ def _alerts(store: Store, scope: Scope, area: Scope) -> dict | None:
             "GROUP BY 1 ORDER BY 2 DESC").fetchall():
         kinds[row[0]] = row[1]
     scan = next((r for r in ja.runs(store, limit=50) if r["run_id"] == doc["latest_run"]), None)
-    return {"open": doc["total"], "top": doc["alerts"], "by_kind": kinds, "scan_month": scan["month"] if scan else None,
+    return {"open": doc["total"], "top": doc["alerts"], "by_kind": kinds,
+            "scan_month": str(scan["month"])[:7] if scan and scan["month"] else None,
             "labels": {k: ja.KIND_LABELS[k] for k in kinds}, "tasks": tasks["counts"],
             "precision": tasks["precision"], "run_id": doc["latest_run"], "by_area": doc["by_area"][:TOP]}
 
@@ -308,6 +309,13 @@ def sentences(facts: dict, lang: str = "zh") -> list[str]:
                     + (f"；{len(tg['trending'])} 项按目前走势预计难以完成" if tg["trending"] else "") + "。") if zh else
                    (f"Of {tg['total']} targets, {k.get('red', 0)} are red, {k.get('amber', 0)} amber and {k.get('green', 0)} green"
                     + (f"; {len(tg['trending'])} are trending to miss" if tg["trending"] else "") + "."))
+        if tg["rose"] or tg["fell"]:
+            worse = "、".join(f"{x['entity_name']}{x['indicator_name']}" for x in tg["fell"][:3])
+            out.append((f"与上月相比，{len(tg['rose'])} 项目标灯色好转、{len(tg['fell'])} 项转差"
+                        + (f"（转差的有{worse}{'等' if len(tg['fell']) > 3 else ''}）" if worse else "") + "。") if zh else
+                       (f"Against the month before, {len(tg['rose'])} targets' lights improved and {len(tg['fell'])} worsened"
+                        + (f" (worse: {', '.join(x['entity_name'] + ' ' + (x.get('indicator_name_en') or x['indicator_name']) for x in tg['fell'][:3])})"
+                           if tg["fell"] else "") + "."))
     al = facts["alerts"]
     if al:
         open_tasks = sum(v for s, v in al["tasks"].items() if s != "closed")
