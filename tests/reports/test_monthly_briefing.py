@@ -94,3 +94,26 @@ def test_county_briefing_names_nothing_outside_the_county(db):
     assert "景宁" in text
     assert not any(n in text for n in outside)
     assert not any(n in text for n in firms)
+
+
+def test_carbon_and_ledger_sections_state_their_figures(db, tmp_path):
+    from shanhai.jobs import carbon as jc
+    from shanhai.jobs import transition as jt
+
+    copy = tmp_path / "carbon.duckdb"
+    shutil.copy(db, copy)
+    with open_store(copy) as store:
+        scope = Scope.province()
+        jc.run(store, user="tests")
+        facts = report.gather(store, scope, CITY)
+        titles = [p["title"]["zh"] for p in facts["extra"]]
+        assert "碳效与低碳产业" in titles
+        text = " ".join(report.sentences(facts))
+        doc = jc.briefing(store, CITY)
+        for level, n in (doc["level_counts"] or {}).items():
+            assert f" {n} 家" in text
+        if doc["low_carbon_share"] is not None:
+            assert f"{100 * doc['low_carbon_share']:.1f}%" in text
+        ledger = jt.summary(store, scope, CITY)
+        if ledger["actions_done"]:
+            assert f"已完成整治与淘汰 {ledger['actions_done']} 项" in text

@@ -10,6 +10,8 @@ import typer
 
 from shanhai import __version__
 from shanhai.cli import alerts as _alerts
+from shanhai.cli import carbon as _carbon
+from shanhai.cli import carbon_ledger as _carbon_ledger
 from shanhai.cli import chains as _chains
 from shanhai.cli import coop as _coop
 from shanhai.cli import cultivate as _cultivate
@@ -74,6 +76,8 @@ app.add_typer(_power_index.app, name="index")
 app.add_typer(_zones.app, name="zones")
 app.add_typer(_targets.app, name="targets")
 app.add_typer(_cultivate.app, name="cultivate")
+app.add_typer(_carbon.app, name="carbon")
+_carbon.app.add_typer(_carbon_ledger.app, name="ledger")
 app.command("serve")(_serve.serve)
 
 

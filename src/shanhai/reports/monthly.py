@@ -159,7 +159,8 @@ def gather(store: Store, scope: Scope, region: str | None = None, month=None, la
     facts["indices"] = _indices(store, scope, area, at, lang)
     facts["targets"] = _targets(store, scope, area, at)
     facts["alerts"] = _alerts(store, scope, area)
-    facts["extra"] = [part for part in (_zones(store, scope, area, at), _cultivation(store, scope, area, at))
+    facts["extra"] = [part for part in (_zones(store, scope, area, at), _cultivation(store, scope, area, at),
+                                        _carbon(store, scope, area), _transition(store, scope, area))
                       if part is not None]
     runs = [p["run_id"] for p in (facts["indices"], facts["alerts"]) if p] + \
         [p["run_id"] for p in facts["extra"] if p.get("run_id")]
@@ -250,6 +251,90 @@ def _cultivation(store: Store, scope: Scope, area: Scope, at: dt.date) -> dict |
             "method": ("梯度培育 Cultivation", f"{'run ' + b['run_id'] if b.get('run_id') else '按现行规则即时计算 evaluated live'}"
                                              f" · {b['year']} · as of {b['as_of']} · "
                                              + "、".join(f"{t['rule_set']} {t['version']}" for t in tiers))}
+
+
+def _carbon(store: Store, scope: Scope, area: Scope) -> dict | None:
+    """The region's 碳效码 in the newest grading run: grades and levels, the low-carbon share of
+    manufacturing value added against the target, the most carbon-intensive industries."""
+    try:
+        from shanhai.jobs import carbon as jc
+    except ImportError:
+        return None
+    try:
+        doc = jc.briefing(store, area.adcode)
+    except (NotFoundError, ShanhaiError):
+        return None
+    levels = doc["level_counts"] or {}
+    share = doc["low_carbon_share"]
+
+    def words(zh: bool) -> list[str]:
+        from shanhai.analysis.carbon import LEVELS
+
+        lv = "、".join(f"{LEVELS.get(k, (k, k))[0]} {v} 家" for k, v in levels.items()) if zh else \
+            ", ".join(f"{LEVELS.get(k, (k, k))[1]} {v}" for k, v in levels.items())
+        if zh:
+            text = f"工业碳效码（{doc['year']} 年度）：{lv}"
+            if share is not None:
+                text += f"；低碳行业增加值占比 {100 * share:.1f}%，{'达到' if doc['meets_target'] else '未达'} {100 * doc['target']:.0f}% 目标"
+            return [text + "。"]
+        text = f"Carbon-efficiency codes ({doc['year']}): {lv}"
+        if share is not None:
+            text += (f"; low-carbon industries hold {100 * share:.1f}% of manufacturing value added, "
+                     f"{'meeting' if doc['meets_target'] else 'short of'} the {100 * doc['target']:.0f}% target")
+        return [text + "."]
+
+    def items(zh: bool) -> list:
+        return [Table("carbon", "碳排放强度最高的行业" if zh else "Most carbon-intensive industries",
+                      [("行业" if zh else "Industry", "text"), ("企业" if zh else "Firms", "int"),
+                       ("增加值 万元" if zh else "VA (10k yuan)", "num"),
+                       ("强度 t CO2/万元" if zh else "t CO2 per 10k yuan", "num")],
+                      [[f"{r['industry']} {r['name']}", r["firms"], r["value_added"], r["intensity"]]
+                       for r in doc["worst_industries"]])] if doc["worst_industries"] else []
+
+    return {"run_id": doc["run_id"], "title": {"zh": "碳效与低碳产业", "en": "Carbon efficiency"},
+            "sentences": {"zh": words(True), "en": words(False)}, "items": items,
+            "method": ("碳效码 Carbon codes", f"run {doc['run_id']} · {doc['year']}")}
+
+
+def _transition(store: Store, scope: Scope, area: Scope) -> dict | None:
+    """The region's 腾笼换鸟 ledger: actions done, quota freed, allocated and available per kind, and
+    progress against the province's (and Shaoxing's) 2023 numbers."""
+    try:
+        from shanhai.jobs import transition as jt
+    except ImportError:
+        return None
+    doc = jt.summary(store, scope, area.adcode)
+    if not doc["actions_done"] and not any(v["freed"] for v in doc["balance"].values()):
+        return None
+    units = doc["units"]
+    labels = {"land": ("土地", "land"), "energy": ("用能", "energy"), "carbon": ("碳排放", "carbon")}
+
+    def fmt_kind(kind: str, zh: bool) -> str:
+        b = doc["balance"][kind]
+        return (f"{labels[kind][0]}腾出 {b['freed']:,.1f} {units[kind]}、已分配 {b['allocated']:,.1f}、可用 {b['available']:,.1f}"
+                if zh else f"{labels[kind][1]} freed {b['freed']:,.1f} {units[kind]}, allocated {b['allocated']:,.1f}, "
+                           f"available {b['available']:,.1f}")
+
+    def words(zh: bool) -> list[str]:
+        kinds = "；".join(fmt_kind(k, True) for k in doc["balance"]) if zh else \
+            "; ".join(fmt_kind(k, False) for k in doc["balance"])
+        from shanhai.policy._transition import BASIS_LABELS
+
+        basis = BASIS_LABELS.get(doc["basis"], (doc["basis"], doc["basis"]))
+        return [f"腾笼换鸟：已完成整治与淘汰 {doc['actions_done']} 项；{kinds}（用能按{basis[0]}计）。" if zh else
+                f"Cage-swap ledger: {doc['actions_done']} actions done; {kinds} (energy {basis[1]})."]
+
+    def items(zh: bool) -> list:
+        rows = [[f"{t['target_region_name']} {t['period']}", i["label"], i["unit"], i["target"], i["achieved"], i["share"]]
+                for t in doc["progress"] if t["target_region"] == area.adcode for i in t["items"]]
+        return [Table("transition", "腾笼换鸟目标进度" if zh else "Cage-swap progress against the targets",
+                      [("目标" if zh else "Target set", "text"), ("指标" if zh else "Item", "text"),
+                       ("单位" if zh else "Unit", "text"), ("目标值" if zh else "Target", "num"),
+                       ("完成" if zh else "Achieved", "num"), ("完成率" if zh else "Share", "pct")], rows)] if rows else []
+
+    return {"run_id": None, "title": {"zh": "腾笼换鸟", "en": "Cage-swap ledger"},
+            "sentences": {"zh": words(True), "en": words(False)}, "items": items,
+            "method": ("腾笼换鸟 Ledger", f"policy/transition · {doc['basis']} · freed = allocated + available")}
 
 
 # ---- words ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from shanhai.errors import ShanhaiError
 from shanhai.jobs import dashboard
 from shanhai.store.accounts import User
 from shanhai.store.connection import Store
@@ -169,7 +170,19 @@ def enterprise_page(request: Request, run_id: str, uscc: str, store: Store = Dep
     history = {"years": [y["year"] for y in years], "tax_per_mu": [y["tax_per_mu"] for y in years],
                "value_added_per_mu": [y["value_added_per_mu"] for y in years]}
     return render(request, "enterprise.html", {"run": ent["run"], "ent": ent, "doc": ent["explain"],
-                                               "classes": classes, "history": history, "fmt": FMT})
+                                               "classes": classes, "history": history, "fmt": FMT,
+                                               "carbon": _carbon_badge(store, scope, uscc)})
+
+
+def _carbon_badge(store: Store, scope: Scope, uscc: str) -> dict | None:
+    """The firm's 碳效码 in the newest grading run covering it (None when there is none)."""
+    from shanhai.jobs import carbon as jc
+
+    try:
+        doc = jc.firm(store, scope, uscc)
+    except ShanhaiError:
+        return None
+    return doc["current"]
 
 
 # ---- two runs --------------------------------------------------------------------------------
