@@ -80,9 +80,9 @@ def test_data_model_keys(store):
     con.execute("INSERT INTO enterprise_years (uscc, year, above_scale) VALUES ('X', 2023, true)")
     with pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO enterprise_years (uscc, year, above_scale) VALUES ('X', 2023, false)")
-    con.execute("INSERT INTO energy_use VALUES ('X', '2023', 'coal', 1.0, 't', NULL)")
+    con.execute("INSERT INTO energy_use (uscc, period, carrier, quantity, unit) VALUES ('X', '2023', 'coal', 1.0, 't')")
     with pytest.raises(duckdb.ConstraintException):
-        con.execute("INSERT INTO energy_use VALUES ('X', '2023', 'coal', 2.0, 't', NULL)")
+        con.execute("INSERT INTO energy_use (uscc, period, carrier, quantity, unit) VALUES ('X', '2023', 'coal', 2.0, 't')")
 
 
 def test_migrate_is_a_no_op_on_an_up_to_date_file(store):
