@@ -30,6 +30,7 @@ from shanhai import __version__
 from shanhai.analysis import carbon as ac
 from shanhai.errors import NotFoundError, ShanhaiError
 from shanhai.policy._carbon import CARRIERS, Grading, factors as load_factors, grading as load_grading
+from shanhai.jobs._runs import overlapping
 from shanhai.store import Store
 from shanhai.store.audit import append as audit_append
 from shanhai.store.scope import Scope
@@ -170,20 +171,10 @@ def run(store: Store, *, year: int | None = None, region: str | None = None, pre
 
 def runs(store: Store, scope: Scope, limit: int = 50) -> list[dict]:
     """Stored carbon runs whose region contains or lies inside ``scope``, newest first."""
-    rows = _dicts(store, f"SELECT run_id, policy_name AS preset, policy_version AS preset_version, "
-                         f"params::VARCHAR AS params, created_by, created_at FROM runs WHERE kind = {literal(KIND)} "
-                         "ORDER BY created_at DESC, run_id DESC")
-    out = []
-    for row in rows:
-        params = json.loads(row.pop("params"))
-        region = Scope.of(store, params["region"])
-        if region.contains(scope) or scope.contains(region):
-            out.append({**row, **{k: params.get(k) for k in (
-                "region", "region_name", "years", "factors", "grid_series", "grid_geography", "aggregation",
-                "deduct", "firm_years", "graded", "flagged", "factors_used")}, "created_at": str(row["created_at"])[:19]})
-        if len(out) >= limit:
-            break
-    return out
+    return overlapping(store, scope, KIND, "run_id, policy_name AS preset, policy_version AS preset_version, "
+                       "created_by, created_at",
+                       ("region", "region_name", "years", "factors", "grid_series", "grid_geography", "aggregation",
+                        "deduct", "firm_years", "graded", "flagged", "factors_used"), limit)
 
 
 def run_info(store: Store, scope: Scope, run_id: str | None = None) -> dict:

@@ -27,6 +27,7 @@ from shanhai import __version__
 from shanhai.analysis import power_index as api
 from shanhai.errors import NotFoundError, ShanhaiError
 from shanhai.policy._power_index import IndexRules, index_rules
+from shanhai.jobs._runs import overlapping
 from shanhai.store import Store
 from shanhai.store.audit import append as audit_append
 from shanhai.store.scope import Scope
@@ -203,20 +204,9 @@ def run(store: Store, *, month=None, region: str | None = None, rules: str = "de
 
 def runs(store: Store, scope: Scope, limit: int = 50) -> list[dict]:
     """Stored index runs whose region contains or lies inside ``scope``, newest first."""
-    rows = _dicts(store, f"SELECT run_id, policy_name AS rules, policy_version AS rules_version, params::VARCHAR AS params, "
-                         f"created_by, created_at, inputs_fingerprint FROM runs WHERE kind = {literal(KIND)} "
-                         "ORDER BY created_at DESC, run_id DESC")
-    out = []
-    for row in rows:
-        params = json.loads(row.pop("params"))
-        region = Scope.of(store, params["region"])
-        if region.contains(scope) or scope.contains(region):
-            out.append({**row, **{k: params[k] for k in ("region", "region_name", "month", "periods", "base_year",
-                                                         "firms", "cells", "rules")},
-                        "created_at": str(row["created_at"])[:19]})
-        if len(out) >= limit:
-            break
-    return out
+    return overlapping(store, scope, KIND, "run_id, policy_name AS rules, policy_version AS rules_version, "
+                       "created_by, created_at, inputs_fingerprint",
+                       ("region", "region_name", "month", "periods", "base_year", "firms", "cells", "rules"), limit)
 
 
 def run_info(store: Store, scope: Scope, run_id: str | None = None, region: Scope | None = None) -> dict:
