@@ -25,6 +25,8 @@ from benchmarks.mujun import markdown_section as mujun_section, mujun_cases, pri
 from benchmarks.pairing import markdown_section as pairing_section, pairing_cases, print_tables as pairing_tables
 from benchmarks.alerts import alerts_cases, markdown_section as alerts_section, print_tables as alerts_tables
 from benchmarks.carbon import carbon_cases, markdown_section as carbon_section, print_tables as carbon_tables
+from benchmarks.service_match import (markdown_section as service_match_section, print_tables as service_match_tables,
+                                      service_match_cases)
 from benchmarks.relatedness import (markdown_section as relatedness_section, print_tables as relatedness_tables,
                                     relatedness_cases)
 from benchmarks.report import md_table
@@ -48,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "only, plus demo, plus import of smaller files, mujun of ~100,000 firms "
                              "and the web pages at scale 0.1 for 10 s (no target)")
     parser.add_argument("--only", choices=("synth", "demo", "import", "mujun", "web", "relatedness", "chains",
-                                           "pairing", "alerts", "carbon"),
+                                           "pairing", "alerts", "carbon", "service_match"),
                         help="run one workload only")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="runs per case; figures are medians (default 1)")
@@ -117,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         cases += alerts_cases(args.repeat, args.timeout, log, quick=args.quick)
     if args.only in (None, "carbon"):        # target: 1,000,000 firm-years × 6 carriers graded under 2 s (benchmarks/carbon.py)
         cases += carbon_cases(args.repeat, args.timeout, log, quick=args.quick)
+    if args.only in (None, "service_match"):  # target: 100 items × 158,000 firms matched under 2 s (benchmarks/service_match.py)
+        cases += service_match_cases(args.repeat, args.timeout, log, quick=args.quick)
     webs = web_cases(args.timeout, log, quick=args.quick) if args.only in (None, "web") else []
     fit = growth_fit(cases)
     info["contention"] = contention(cases)
@@ -149,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     pairing_tables(console, cases, args.repeat, rich_table)
     alerts_tables(console, cases, args.repeat, rich_table)
     carbon_tables(console, cases, args.repeat, rich_table)
+    service_match_tables(console, cases, args.repeat, rich_table)
 
     if webs:
         console.print(rich_table("web — p95 latency under load", WEB_COLUMNS, web_rows(webs)))
@@ -172,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
     sections += pairing_section(cases, md_table)
     sections += alerts_section(cases, md_table)
     sections += carbon_section(cases, md_table)
+    sections += service_match_section(cases, md_table)
     sections += web_section(webs, md_table)
     args.out.write_text(markdown(cases, info, fit, mode=mode, repeat=args.repeat, startup_s=startup,
                                  sections=sections), encoding="utf-8")

@@ -27,7 +27,9 @@ EXPECTED = {"zones": "zones.xlsx", "towns": "towns.xlsx", "enterprises": "enterp
             "project-plans": "project-plans.xlsx", "project-shares": "project-shares.xlsx", "leads": "leads.xlsx",
             "lead-transfers": "lead-transfers.xlsx", "pairings": "pairings.xlsx",
             "enterprise-flags": "enterprise-flags.xlsx", "enterprise-segments": "enterprise-segments.xlsx",
-            "zone-facts": "zone-facts.xlsx", "cultivation-facts": "cultivation-facts.xlsx"}
+            "zone-facts": "zone-facts.xlsx", "cultivation-facts": "cultivation-facts.xlsx",
+            "service-facts": "service-facts.xlsx",
+            "listing-milestones": "listing-milestones.xlsx"}
 ENCODINGS = {"enterprise-years": "utf-8-sig", "electricity": "gb18030"}
 
 

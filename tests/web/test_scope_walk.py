@@ -129,6 +129,33 @@ def _alert_param(w, role, i: int, missing: str) -> tuple[list[str], list[str]]:
     return inside, outside + [missing]
 
 
+def _request_ids(w) -> list[tuple[str, str]]:
+    """(request_id, county) of one enterprise request per county of the walk's firms (issue 12's
+    service desk), made once through the server's job runner."""
+    if not hasattr(w, "request_ids"):
+        from shanhai.jobs import service_requests
+        from shanhai.web.jobs import runner
+
+        made: list = []
+
+        def job(progress):
+            for uscc in (w.db.firm_in[0], w.db.firm_near[0], w.db.firm_far[0]):
+                q = service_requests.submit(progress.store, Scope.province(), uscc=uscc, title="walk", user="walk")
+                made.append((q["request_id"], q["county_adcode"]))
+
+        done = runner().wait(runner().submit("export", "walk requests", job, w.users["admin"]), 120)
+        assert done.status == "done", done.error
+        w.request_ids = made
+    return w.request_ids
+
+
+def _request_param(w, role) -> tuple[list[str], list[str]]:
+    rows = _request_ids(w)
+    inside = [r[0] for r in rows if w.scopes[role].covers(r[1])][:1]
+    outside = [r[0] for r in rows if not w.scopes[role].covers(r[1])][:1] if _narrow(role) else []
+    return inside, outside + ["R19990101-nosuchrq"]
+
+
 # name → (world, role) → (values inside the role's region, values outside it or missing)
 PARAMS: dict[str, Callable[[SimpleNamespace, str], tuple[list[str], list[str]]]] = {
     "run_id": lambda w, role: (
@@ -174,6 +201,11 @@ PARAMS: dict[str, Callable[[SimpleNamespace, str], tuple[list[str], list[str]]]]
     # early warning: alerts and visit tasks of one scan, by the firm's county
     "alert_id": lambda w, role: _alert_param(w, role, 0, "alerts-199901-nosuchalert"),
     "task_id": lambda w, role: _alert_param(w, role, 1, "T-alerts-199901-nosuchtask"),
+    # support-policy items are the same for every region (firms are filtered by the caller's scope)
+    "item_id": lambda w, role: (["zhuji-digital-spend-2024"], ["no-such-item"]),
+    "action": lambda w, role: (["confirm"], ["no-such-action"]),
+    # enterprise requests (issue 12's service desk): one per walk firm, by the firm's county
+    "request_id": lambda w, role: _request_param(w, role),
 }
 
 # query parameters a reader might honour: filled with a value outside the role's region

@@ -25,6 +25,8 @@ from shanhai.cli import policy as _policy
 from shanhai.cli import power_index as _power_index
 from shanhai.cli import report as _report
 from shanhai.cli import serve as _serve
+from shanhai.cli import service as _service
+from shanhai.cli import service_desk as _service_desk
 from shanhai.cli import synth as _synth
 from shanhai.cli import targets as _targets
 from shanhai.cli import template as _template
@@ -74,6 +76,10 @@ app.add_typer(_coop.app, name="coop")
 app.add_typer(_alerts.app, name="alerts")
 app.add_typer(_power_index.app, name="index")
 app.add_typer(_zones.app, name="zones")
+app.add_typer(_service.app, name="service")
+_service.app.add_typer(_service_desk.requests_app, name="requests")
+_service.app.add_typer(_service_desk.lists_app, name="lists")
+_service.app.add_typer(_service_desk.pipeline_app, name="pipeline")
 app.add_typer(_targets.app, name="targets")
 app.add_typer(_cultivate.app, name="cultivate")
 app.add_typer(_carbon.app, name="carbon")

@@ -45,6 +45,9 @@ ACTIONS = {"push": (("open",), "pushed"), "visit": (("open", "pushed"), "visited
 SERIES_MONTHS = 24
 
 
+ALERT_TASKS = "coalesce(v.source, 'alert') = 'alert'"
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
@@ -316,12 +319,14 @@ def list_tasks(store: Store, scope: Scope, region: str | None = None, *, state: 
     where = scope.narrow(store, region)
     if state not in (None, "", "all") and state not in STATES:
         raise ShanhaiError(f"state {state!r} is not one of {', '.join(STATES)}")
-    filters = [where.sql("v.county_adcode")] + ([f"v.state = {literal(state)}"] if state not in (None, "", "all") else [])
+    # visit_tasks also holds the one-to-one service tasks of the key and struggling lists
+    # (source key_list | struggling_list, jobs.service_lists): the alert queue shows its own
+    filters = [where.sql("v.county_adcode"), ALERT_TASKS] + ([f"v.state = {literal(state)}"] if state not in (None, "", "all") else [])
     rows = _dicts(store, f"""SELECT v.*, e.name, e.town_name, a.kind, a.score, a.month
         FROM visit_tasks v LEFT JOIN enterprises e ON e.uscc = v.uscc LEFT JOIN alerts a ON a.alert_id = v.alert_id
         WHERE {' AND '.join(filters)} ORDER BY v.state = 'closed', v.priority DESC, v.task_id LIMIT {int(limit)}""")
     counts = dict(store.con.execute(f"SELECT state, count(*) FROM visit_tasks v WHERE {where.sql('v.county_adcode')} "
-                                    "GROUP BY 1").fetchall())
+                                    f"AND {ALERT_TASKS} GROUP BY 1").fetchall())
     return {"region": where.as_dict(), "tasks": rows, "counts": {s: counts.get(s, 0) for s in STATES},
             "precision": visit_precision(store, scope, region)}
 
@@ -386,7 +391,7 @@ def visit_precision(store: Store, scope: Scope, region: str | None = None) -> di
     first up to the town cap, so this is the precision at the visit capacity."""
     where = scope.narrow(store, region)
     rows = store.con.execute(f"""SELECT run_id, result FROM visit_tasks v WHERE {where.sql('v.county_adcode')}
-                                 AND result IS NOT NULL""").fetchall()
+                                 AND {ALERT_TASKS} AND result IS NOT NULL""").fetchall()
     per: dict[str, list[str]] = {}
     for run_id, result in rows:
         per.setdefault(run_id, []).append(result)

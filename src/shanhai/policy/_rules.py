@@ -1,6 +1,7 @@
 """The rule language: conditions over an enterprise's facts, as data (TOML), and the one engine
-that evaluates them for every firm at once. Cultivation tiers (``policy/cultivation/*.toml``) and,
-later, support policies (惠企政策 items) are both rule sets in this language.
+that evaluates them for every firm at once. Cultivation tiers (``policy/cultivation/*.toml``) and
+support-policy items (惠企政策事项, ``policy/service/*.toml`` via :mod:`shanhai.policy._service`) are
+both rule sets in this language; items add an ``[amount]`` (see "amounts" below).
 
 **A rule set** names its document (``source``, ``source_keys``), its validity (``valid_from``,
 ``valid_to``: the date range it is in force) and a version, and holds
@@ -29,6 +30,9 @@ later, support policies (惠企政策 items) are both rule sets in this language
   condition reads a score as ``field = "score:ID"`` or ``"score:ID:BLOCK"``.
 * ``exclusions``: conditions that, when they hold, make the firm not eligible (bad credit, a
   major safety or environmental accident ...). Flags are never missing (no record = no).
+* ``review_when``: conditions that, when they hold, send a firm that does not fail to *needs
+  review* (review ``manual``) — a jurisdiction carve-out (宁波 for the provincial 首台(套) award) or a
+  wording that leaves a group's coverage open. Never a pass, never a fail.
 
 **Missing data is not a failure.** Every condition is *pass*, *fail*, *unknown* (a fact it needs
 is missing) or *manual* (qualitative). Groups combine them in three-valued logic (``all``: fail if
@@ -67,6 +71,9 @@ OUTCOMES = ("eligible", "needs_review", "near", "not_eligible")
 OUTCOME_LABELS = {"eligible": ("符合", "Eligible"), "needs_review": ("待核实", "Needs review"),
                   "near": ("接近", "Near"), "not_eligible": ("不符合", "Not eligible")}
 OUTCOME_RANK = {"not_eligible": 0, "near": 1, "needs_review": 2, "eligible": 3}
+_OC = OUTCOME_RANK                      # outcome codes of Evaluation.code
+_OUTCOME_NAMES = np.array(sorted(OUTCOME_RANK, key=OUTCOME_RANK.get), dtype=object)
+_REVIEW_NAMES = np.array(["", "missing", "manual"], dtype=object)
 # condition status codes
 FAIL, PASS, UNKNOWN, MANUAL = 0, 1, 2, 3
 STATUS_NAMES = {FAIL: "fail", PASS: "pass", UNKNOWN: "unknown", MANUAL: "manual"}
@@ -230,6 +237,7 @@ class RuleSet:
     exclusions: tuple[Leaf, ...]
     scores: tuple[Score, ...]
     raw: dict = field(compare=False, repr=False)
+    review_when: tuple = ()        # leaves that, when they hold, send the firm to manual review
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()
@@ -252,7 +260,8 @@ class RuleSet:
 
     def fields(self) -> set[str]:
         """Every fact the rule set reads (conditions, exclusions, scores)."""
-        out = {x.field for x in self.leaves() + list(self.exclusions) if x.field and not x.field.startswith("score:")}
+        out = {x.field for x in self.leaves() + list(self.exclusions) + list(self.review_when)
+               if x.field and not x.field.startswith("score:")}
 
         def items(it):
             if it.field:
@@ -278,7 +287,7 @@ class RuleSet:
                     if hit is not None:
                         return hit
             return None
-        for c in list(self.conditions) + list(self.exclusions):
+        for c in list(self.conditions) + list(self.exclusions) + list(self.review_when):
             hit = walk(c)
             if hit is not None:
                 return hit
@@ -535,7 +544,7 @@ def parse_rule_set(data: dict, source: str, catalogue: dict[str, FactDef]) -> Ru
     c = _Checker(source, catalogue)
     c.keys(data, "(top level)", {"name", "display_name", "display_name_en", "tier", "version", "source", "source_keys",
                                  "valid_from", "valid_to", "published", "notes", "near", "conditions", "exclusions",
-                                 "scores"})
+                                 "review_when", "scores"})
     name = c.text(data, "name", "name")
     if not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in name) or not name[0].isalnum():
         c.fail("name", f"{name!r}: letters, digits, - and _ only")
@@ -573,6 +582,7 @@ def parse_rule_set(data: dict, source: str, catalogue: dict[str, FactDef]) -> Ru
         c.fail("conditions", "a rule set needs a non-empty list of conditions")
     conditions = tuple(c.node(x, f"conditions[{i}]") for i, x in enumerate(raw_conditions))
     exclusions = tuple(c.leaf(x, f"exclusions[{i}]", exclusion=True) for i, x in enumerate(data.get("exclusions", [])))
+    review_when = tuple(c.leaf(x, f"review_when[{i}]", exclusion=True) for i, x in enumerate(data.get("review_when", [])))
     keys = data.get("source_keys", [])
     notes = data.get("notes", [])
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
@@ -586,7 +596,7 @@ def parse_rule_set(data: dict, source: str, catalogue: dict[str, FactDef]) -> Ru
                    c.text(data, "display_name_en", "display_name_en", required=False), c.text(data, "tier", "tier"),
                    c.text(data, "version", "version"), c.text(data, "source", "source"), tuple(keys), valid_from,
                    valid_to, published, tuple(notes), rel, missed, conditions, exclusions, tuple(scores),
-                   json.loads(json.dumps(data, default=str)))
+                   json.loads(json.dumps(data, default=str)), review_when)
 
 
 def read_rule_set(path: Path, catalogue: dict[str, FactDef]) -> RuleSet:
@@ -674,6 +684,7 @@ class Evaluation:
     scores: dict[str, tuple[np.ndarray, np.ndarray]]   # "ID" / "ID:BLOCK" → (low, high)
     excluded: np.ndarray           # bool
     top_ids: tuple[str, ...]
+    code: np.ndarray | None = None  # int8 outcome codes: index into OUTCOMES ordered by _OC
 
     def counts(self) -> dict[str, int]:
         return {o: int((self.outcome == o).sum()) for o in OUTCOMES}
@@ -709,6 +720,7 @@ class Evaluation:
             return d
         conds = [one(c) for c in rs.conditions]
         excl = [one(x) for x in rs.exclusions]
+        flags = [one(x) for x in rs.review_when]
         scores = {}
         for s in rs.scores:
             lo, hi = self.scores[s.id]
@@ -729,6 +741,7 @@ class Evaluation:
                 "gaps": [c["reason"] for c in flat if c["status"] == "fail" and "children" not in c
                          and c.get("gap") is not None],
                 "exclusions_hit": [x["id"] for x in excl if x["status"] == "pass"],
+                "review_flags": [{"id": x["id"], "label": x["label"]} for x in flags if x["status"] == "pass"],
                 "conditions": conds, "exclusions": excl, "scores": scores}
 
 
@@ -965,18 +978,30 @@ def evaluate(rs: RuleSet, facts: Facts) -> Evaluation:
     st = np.stack([t.status for t in top])
     n_fail = (st == FAIL).sum(axis=0)
     n_near = ((st == FAIL) & np.stack([t.near for t in top])).sum(axis=0)
-    outcome = np.full(n, "not_eligible", dtype=object)
-    review = np.full(n, "", dtype=object)
-    outcome[root.status == PASS] = "eligible"
+    # outcome and review as small integer codes (OUTCOMES / REVIEWS order), turned into labels once
+    code = np.zeros(n, np.int8)                              # not_eligible
+    rcode = np.zeros(n, np.int8)                             # ''
+    code[root.status == PASS] = _OC["eligible"]
     open_ = (root.status == UNKNOWN) | (root.status == MANUAL)
-    outcome[open_] = "needs_review"
-    review[root.status == UNKNOWN] = "missing"
-    review[root.status == MANUAL] = "manual"
+    code[open_] = _OC["needs_review"]
+    rcode[root.status == UNKNOWN] = 1
+    rcode[root.status == MANUAL] = 2
     is_near = (root.status == FAIL) & (n_fail == n_near) & (n_fail <= rs.near_max_missed) & (rs.near_max_missed > 0)
-    outcome[is_near] = "near"
-    outcome[excluded] = "not_eligible"
-    review[excluded] = ""
-    return Evaluation(rs, facts.keys, outcome, review, nodes, scores, excluded, tuple(c.id for c in rs.conditions))
+    code[is_near] = _OC["near"]
+    flagged = np.zeros(n, bool)
+    for x in rs.review_when:              # e.g. a jurisdiction carve-out: never pass, never fail
+        r = _leaf(x, facts, scores, 0.0)
+        nodes[x.id] = r
+        flagged |= r.status == PASS
+    flagged &= root.status != FAIL        # a firm that fails anyway stays not eligible / near
+    code[flagged] = _OC["needs_review"]
+    rcode[flagged] = 2
+    code[excluded] = _OC["not_eligible"]
+    rcode[excluded] = 0
+    outcome = _OUTCOME_NAMES[code]
+    review = _REVIEW_NAMES[rcode]
+    return Evaluation(rs, facts.keys, outcome, review, nodes, scores, excluded, tuple(c.id for c in rs.conditions),
+                      code)
 
 
 # ---- the cultivation rule sets (policy/cultivation/*.toml) ---------------------------------------
@@ -1068,3 +1093,328 @@ def in_force(tier: str, day: dt.date) -> RuleSet | None:
         raise PolicyError(f"unknown tier {tier!r}: expected one of {', '.join(TIERS)}")
     hits = [rs for rs in cultivation_rule_sets().values() if rs.tier == tier and rs.in_force(day)]
     return hits[0] if hits else None
+
+
+# ---- amounts (support-policy items: 惠企政策事项) ------------------------------------------------
+#
+# An item's ``[amount]`` table says how much an eligible firm gets, in 万元, in one of these shapes
+# (enterprise_service.md §6.1):
+#
+# * ``fixed``: ``value``;
+# * ``bands``: by a number fact, ``bands = [{max = 3, amount = 30}, {amount = 10}]`` (first band that
+#   holds, bands inclusive; a last band with neither min nor max is "else");
+# * ``tiers``: titles held, ``tiers = [{field = "future_factory", amount = 100}, ...]``,
+#   ``combine = "highest"`` (就高, default) or ``"sum"``;
+# * ``percent``: ``rate`` % of the ``field`` (the base), below ``min_base`` nothing, ``uplifts =
+#   [{field, points, cap}]`` add percentage points (and replace the cap) when a flag holds;
+# * ``per_unit``: ``rate`` 万元 per unit of ``field``;
+# * ``first_crossing``: a yearly fact first crossing thresholds (``steps = [{over = 1000, amount =
+#   10}, ...]``, ``wording`` 超过 (strict) or 达到); several crossed in one year → ``multiple`` =
+#   ``"manual_review"`` (candidates: the highest and the sum), ``"highest"`` or ``"sum"``;
+# * ``unknown``: the document's amount is not known (``note`` says why): eligible, amount unknown.
+#
+# Every shape takes ``cap`` (per firm per award) and ``stages`` (``[{label, share}]``, shares
+# adding up to 1: staged payment). A fact an amount needs that is missing makes the amount unknown
+# (NaN) and the firm goes to manual review; an unknown uplift flag makes it ambiguous (candidates
+# without and with the uplift).
+
+AMOUNT_KINDS = ("fixed", "bands", "tiers", "percent", "per_unit", "first_crossing", "unknown")
+
+
+@dataclass(frozen=True)
+class Amount:
+    kind: str
+    value: float | None = None
+    field: str | None = None
+    label: str = ""
+    unit: str = ""
+    bands: tuple = ()            # (min, max, amount)
+    tiers: tuple = ()            # (field, label, amount)
+    combine: str = "highest"
+    rate: float | None = None
+    uplifts: tuple = ()          # (field, label, points, cap)
+    min_base: float | None = None
+    cap: float | None = None
+    strict: bool = True
+    steps: tuple = ()            # (threshold, amount), ascending
+    multiple: str = "manual_review"
+    note: str = ""
+    stages: tuple = ()           # (label, share)
+
+    def fields(self) -> set[str]:
+        out = {self.field} if self.field else set()
+        out |= {t[0] for t in self.tiers} | {u[0] for u in self.uplifts}
+        return out
+
+    def most(self) -> float | None:
+        """The largest amount one firm can get (None when unbounded)."""
+        if self.kind == "fixed":
+            return self.value
+        if self.kind == "bands":
+            return max(b[2] for b in self.bands)
+        if self.kind == "tiers":
+            a = [t[2] for t in self.tiers]
+            top = max(a) if self.combine == "highest" else sum(a)
+            return min(top, self.cap) if self.cap is not None else top
+        if self.kind == "first_crossing":
+            top = sum(s[1] for s in self.steps) if self.multiple != "highest" else max(s[1] for s in self.steps)
+            return min(top, self.cap) if self.cap is not None else top
+        caps = [self.cap] + [u[3] for u in self.uplifts]
+        return None if any(c is None for c in caps) else max(caps)
+
+
+def parse_amount(d, where: str, catalogue: dict[str, FactDef]) -> Amount:
+    """An ``[amount]`` table checked against the fact catalogue; a PolicyError naming ``where`` otherwise."""
+    c = _Checker(where, catalogue)
+    c.keys(d, "amount", {"kind", "value", "field", "bands", "tiers", "combine", "rate", "uplifts", "min_base", "cap",
+                         "wording", "steps", "multiple", "note", "stages"})
+    kind = d.get("kind")
+    if kind not in AMOUNT_KINDS:
+        c.fail("amount", f"kind must be one of {', '.join(AMOUNT_KINDS)} (got {kind!r})")
+
+    def num(key, required=False, positive=False):
+        v = d.get(key)
+        if v is None:
+            if required:
+                c.fail("amount", f"kind {kind!r} needs {key}")
+            return None
+        v = c.number(v, "amount", key)
+        if v < 0 or (positive and v == 0):
+            c.fail("amount", f"{key} must be {'> 0' if positive else '≥ 0'}")
+        return v
+
+    def fact(name, want, where):
+        f = c.fact(name, where)
+        if f is None or f.kind != want:
+            c.fail(where, f"{name} must be a {'number' if want == 'number' else 'yes/no'} fact")
+        return f
+    kw: dict = {"kind": kind, "cap": num("cap"), "note": d.get("note", "")}
+    if not isinstance(kw["note"], str):
+        c.fail("amount", "note must be a text")
+    if kind == "fixed":
+        kw["value"] = num("value", True)
+    elif kind in ("bands", "percent", "per_unit", "first_crossing"):
+        f = fact(d.get("field"), "number", "amount.field")
+        kw.update(field=f.id, label=f.label, unit=f.unit)
+        if kind == "first_crossing" and not f.yearly:
+            c.fail("amount.field", f"first_crossing needs a yearly fact; {f.id} is not one")
+    if kind == "bands":
+        raw = d.get("bands")
+        if not isinstance(raw, list) or not raw:
+            c.fail("amount", "bands must be a non-empty list")
+        out = []
+        for i, b in enumerate(raw):
+            w = f"amount.bands[{i}]"
+            c.keys(b, w, {"min", "max", "amount"})
+            lo = None if b.get("min") is None else c.number(b["min"], w, "min")
+            hi = None if b.get("max") is None else c.number(b["max"], w, "max")
+            if lo is not None and hi is not None:
+                c.fail(w, "a band has min or max, not both")
+            if lo is None and hi is None and i != len(raw) - 1:
+                c.fail(w, "only the last band may have neither min nor max")
+            out.append((lo, hi, c.number(b.get("amount"), w, "amount")))
+        kw["bands"] = tuple(out)
+    if kind == "tiers":
+        raw = d.get("tiers")
+        if not isinstance(raw, list) or not raw:
+            c.fail("amount", "tiers must be a non-empty list")
+        out = []
+        for i, t in enumerate(raw):
+            w = f"amount.tiers[{i}]"
+            c.keys(t, w, {"field", "amount"})
+            f = fact(t.get("field"), "bool", w)
+            out.append((f.id, f.label, c.number(t.get("amount"), w, "amount")))
+        kw["tiers"] = tuple(out)
+        if d.get("combine", "highest") not in ("highest", "sum"):
+            c.fail("amount", "combine must be 'highest' or 'sum'")
+        kw["combine"] = d.get("combine", "highest")
+    if kind in ("percent", "per_unit"):
+        kw["rate"] = num("rate", True, positive=True)
+        kw["min_base"] = num("min_base")
+    if kind == "percent":
+        out = []
+        for i, u in enumerate(d.get("uplifts", [])):
+            w = f"amount.uplifts[{i}]"
+            c.keys(u, w, {"field", "points", "cap"})
+            f = fact(u.get("field"), "bool", w)
+            cap = None if u.get("cap") is None else c.number(u["cap"], w, "cap")
+            out.append((f.id, f.label, c.number(u.get("points"), w, "points"), cap))
+        kw["uplifts"] = tuple(out)
+    elif "uplifts" in d:
+        c.fail("amount", "uplifts go with kind = \"percent\"")
+    if kind == "first_crossing":
+        raw = d.get("steps")
+        if not isinstance(raw, list) or not raw:
+            c.fail("amount", "steps must be a non-empty list")
+        out = []
+        for i, s in enumerate(raw):
+            w = f"amount.steps[{i}]"
+            c.keys(s, w, {"over", "amount"})
+            out.append((c.number(s.get("over"), w, "over"), c.number(s.get("amount"), w, "amount")))
+        if any(b[0] <= a[0] for a, b in zip(out, out[1:])):
+            c.fail("amount", "steps must be listed from the lowest threshold up")
+        kw["steps"] = tuple(out)
+        wording = d.get("wording", "超过")
+        if WORDING.get(wording) not in (">", ">="):
+            c.fail("amount", f"wording must be a lower-bound word like 超过 or 达到 (got {wording!r})")
+        kw["strict"] = WORDING[wording] == ">"
+        if d.get("multiple", "manual_review") not in ("manual_review", "highest", "sum"):
+            c.fail("amount", "multiple must be manual_review, highest or sum")
+        kw["multiple"] = d.get("multiple", "manual_review")
+    stages = []
+    for i, s in enumerate(d.get("stages", [])):
+        w = f"amount.stages[{i}]"
+        c.keys(s, w, {"label", "share"})
+        share = c.number(s.get("share"), w, "share")
+        if not 0 < share <= 1:
+            c.fail(w, "share must lie in (0, 1]")
+        stages.append((c.text(s, "label", w), share))
+    if stages and abs(sum(s[1] for s in stages) - 1) > 1e-9:
+        c.fail("amount.stages", "shares must add up to 1")
+    kw["stages"] = tuple(stages)
+    return Amount(**kw)
+
+
+@dataclass
+class AmountResult:
+    value: np.ndarray          # 万元 per firm; NaN = not known
+    ambiguous: np.ndarray      # bool: the wording allows several amounts
+    cand_low: np.ndarray       # the candidates when ambiguous (low, high)
+    cand_high: np.ndarray
+
+
+def _band_amount(bands, a: np.ndarray) -> np.ndarray:
+    out = np.full(a.shape, np.nan)
+    done = np.isnan(a)
+    for lo, hi, amt in bands:
+        if lo is not None:
+            hit = _cmp(">=", a, lo)
+        elif hi is not None:
+            hit = _cmp("<=", a, hi)
+        else:
+            hit = np.ones(a.shape, bool)
+        hit &= ~done
+        out[hit] = amt
+        done |= hit
+    out[~done & ~np.isnan(a)] = 0.0
+    return out
+
+
+def compute_amounts(am: Amount, facts: Facts) -> AmountResult:
+    """The amount of every firm of ``facts`` (vectorised; the shapes are described above)."""
+    n = facts.n
+    amb = np.zeros(n, bool)
+    lo_c, hi_c = np.full(n, np.nan), np.full(n, np.nan)
+    if am.kind == "fixed":
+        v = np.full(n, am.value)
+    elif am.kind == "unknown":
+        v = np.full(n, np.nan)
+    elif am.kind == "bands":
+        v = _band_amount(am.bands, facts.column(am.field))
+    elif am.kind == "tiers":
+        held = np.stack([facts.column(t[0]) for t in am.tiers])          # tiers × firms
+        amounts = np.array([t[2] for t in am.tiers])[:, None]
+        got = np.where(held > 0.5, amounts, 0.0)
+        v = got.max(axis=0) if am.combine == "highest" else got.sum(axis=0)
+        v = np.where(np.isnan(held).all(axis=0), np.nan, v)
+    elif am.kind in ("percent", "per_unit"):
+        base = facts.column(am.field)
+        rate = np.full(n, am.rate)
+        cap = np.full(n, np.inf if am.cap is None else am.cap)
+        rate_hi, cap_hi = rate.copy(), cap.copy()
+        for f, _label, pts, ucap in am.uplifts:
+            flag = facts.column(f)
+            on, unk = flag > 0.5, np.isnan(flag)
+            rate = np.where(on, rate + pts, rate)
+            rate_hi = np.where(on | unk, rate_hi + pts, rate_hi)
+            if ucap is not None:
+                cap = np.where(on, ucap, cap)
+                cap_hi = np.where(on | unk, ucap, cap_hi)
+            amb |= unk
+        scale = 100.0 if am.kind == "percent" else 1.0
+        with np.errstate(invalid="ignore"):
+            v = np.minimum(base * rate / scale, cap)
+            hi = np.minimum(base * rate_hi / scale, cap_hi)
+        if am.min_base is not None:
+            below = _cmp("<", base, am.min_base)
+            v, hi = np.where(below, 0.0, v), np.where(below, 0.0, hi)
+        amb &= ~np.isnan(base) & (hi != v)
+        lo_c, hi_c = np.where(amb, v, np.nan), np.where(amb, hi, np.nan)
+    else:  # first_crossing
+        h = facts.span(am.field, max(2, facts.history[am.field].shape[1] if am.field in facts.history else 2))
+        now, before = h[:, -1], h[:, :-1]
+        known_before = ~np.isnan(before).all(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            prev = np.nanmax(before, axis=1)
+        op = ">" if am.strict else ">="
+        crossed = np.stack([_cmp(op, now, t) & ~_cmp(op, np.where(known_before, prev, -np.inf), t)
+                            for t, _a in am.steps])                      # steps × firms
+        amounts = np.array([a for _t, a in am.steps])[:, None]
+        got = np.where(crossed, amounts, 0.0)
+        top, total = got.max(axis=0), got.sum(axis=0)
+        many = crossed.sum(axis=0) > 1
+        v = {"highest": top, "sum": total}.get(am.multiple, np.where(many, np.nan, top))
+        if am.multiple == "manual_review":
+            amb = many
+            lo_c, hi_c = np.where(many, top, np.nan), np.where(many, total, np.nan)
+        # a crossing now with no earlier figure: whether it is the first time is not known
+        reached = np.stack([_cmp(op, now, t) for t, _a in am.steps]).any(axis=0)
+        v = np.where(np.isnan(now) | (reached & ~known_before), np.nan, v)
+    if am.cap is not None and am.kind not in ("percent", "per_unit"):
+        v = np.minimum(v, am.cap)
+        lo_c, hi_c = np.minimum(lo_c, am.cap), np.minimum(hi_c, am.cap)
+    return AmountResult(v, amb, lo_c, hi_c)
+
+
+def explain_amount(am: Amount, facts: Facts, i: int, res: AmountResult | None = None) -> dict:
+    """One firm's amount with its formula in words and numbers (a ``formula`` sentence, the
+    ``value`` or None, ``candidates`` when ambiguous)."""
+    res = res or compute_amounts(am, facts.take(np.array([i])))
+    j = 0 if res.value.shape[0] == 1 else i
+    v = res.value[j]
+    val = None if np.isnan(v) else round(float(v), 4)
+    cands = [round(float(res.cand_low[j]), 4), round(float(res.cand_high[j]), 4)] if res.ambiguous[j] else []
+    u = f" {am.unit}" if am.unit else ""
+    cap = f"，封顶 {fmt_value(am.cap)} 万元" if am.cap is not None else ""
+    if am.kind == "fixed":
+        text = f"定额 {fmt_value(am.value)} 万元"
+    elif am.kind == "unknown":
+        text = f"金额未知：{am.note or '文件未载明金额'}"
+    elif am.kind == "bands":
+        x = facts.column(am.field)[i]
+        parts = []
+        for lo, hi, a in am.bands:
+            cond = f"≥ {fmt_value(lo)}" if lo is not None else (f"≤ {fmt_value(hi)}" if hi is not None else "其他")
+            parts.append(f"{cond}{u} → {fmt_value(a)} 万元")
+        text = f"{am.label} {fmt_value(x)}{u}；分档：" + "；".join(parts)
+    elif am.kind == "tiers":
+        held = [f"{lbl}（{fmt_value(a)} 万元）" for f, lbl, a in am.tiers if facts.column(f)[i] > 0.5]
+        text = ("取得：" + "、".join(held) if held else "未取得所列称号") + \
+            ("；就高不重复" if am.combine == "highest" else "；累加") + cap
+    elif am.kind in ("percent", "per_unit"):
+        x = facts.column(am.field)[i]
+        rate = am.rate + sum(p for f, _l, p, _c in am.uplifts if facts.column(f)[i] > 0.5)
+        caps = [c for f, _l, _p, c in am.uplifts if facts.column(f)[i] > 0.5 and c is not None]
+        capv = caps[-1] if caps else am.cap
+        ups = "".join(f"（{lbl} +{fmt_value(p)} 个百分点）" for f, lbl, p, _c in am.uplifts if facts.column(f)[i] > 0.5)
+        unit_word = "%" if am.kind == "percent" else f" 万元/{am.unit or '单位'}"
+        raw = x * rate / (100.0 if am.kind == "percent" else 1.0)
+        text = f"{am.label} {fmt_value(x)}{u} × {fmt_value(rate)}{unit_word}{ups} = {fmt_value(raw)} 万元"
+        if capv is not None and raw > capv:
+            text += f"，封顶 {fmt_value(capv)} 万元"
+        if am.min_base is not None and x < am.min_base:
+            text = f"{am.label} {fmt_value(x)}{u} 低于起点 {fmt_value(am.min_base)}{u}：0 万元"
+    else:
+        h = facts.history[am.field][i]
+        word = "超过" if am.strict else "达到"
+        steps = "；".join(f"首次{word} {fmt_value(t)}{u} → {fmt_value(a)} 万元" for t, a in am.steps)
+        shown = " → ".join(fmt_value(x) for x in h[-2:])
+        text = f"{am.label} {shown}{u}；{steps}"
+        if cands:
+            text += f"；一年内跨越多档，文件未明确是否累加：候选 {fmt_value(cands[0])} 或 {fmt_value(cands[1])} 万元"
+    if am.stages and val is not None:
+        text += "；分期：" + "、".join(f"{lbl} {fmt_value(val * s)} 万元" for lbl, s in am.stages)
+    if val is not None and am.kind not in ("percent", "per_unit", "unknown"):
+        text += f" = {fmt_value(val)} 万元"
+    return {"formula": text, "value": val, "candidates": cands, "ambiguous": bool(res.ambiguous[j])}

@@ -38,7 +38,8 @@ Progress = Callable[[str, float], None]
 
 IMPORT_ORDER = ("zones", "towns", "enterprises", "enterprise-years", "electricity", "land", "projects",
                 "project-events", "project-plans", "project-shares", "leads", "lead-transfers", "pairings",
-                "enterprise-flags", "enterprise-segments", "zone-facts", "cultivation-facts")
+                "enterprise-flags", "enterprise-segments", "zone-facts", "cultivation-facts", "service-facts",
+                "listing-milestones")
 CSV_ENCODINGS = {"enterprise-years": "utf-8-sig", "electricity": "gb18030"}
 ENCODING_LABELS = {"utf-8-sig": "UTF-8 (带 BOM with BOM)", "gb18030": "GB18030", "xlsx": "Excel .xlsx"}
 XLSX_MAX_ROWS = 1_000_000            # a sheet holds 1,048,576 rows: more than this goes to CSV

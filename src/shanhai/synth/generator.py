@@ -29,11 +29,13 @@ from shanhai.synth import indicators as _indicators
 from shanhai.synth import cultivation_facts as _cultivation_facts
 from shanhai.synth import energy as _energy
 from shanhai.synth import transition as _transition
+from shanhai.synth import service_facts as _service_facts
+from shanhai.synth import service_desk as _service_desk
 
 # Steps after the core tables, in order: each module has ``generate(rng, config, tables, geo,
 # dataset) -> dict[str, pa.Table]`` (its own random stream; it may read and extend earlier
 # tables) and ``TABLES``, the new tables it returns, written after the core ones.
-STEPS = (_coop_projects, _zone_facts, _indicators, _cultivation_facts, _energy, _transition)
+STEPS = (_coop_projects, _zone_facts, _indicators, _cultivation_facts, _energy, _transition, _service_facts, _service_desk)
 from shanhai.synth import names as _names
 from shanhai.synth.params import divisions, params
 from shanhai.uscc import generate as generate_uscc
