@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "only, plus demo, plus import of smaller files, mujun of ~100,000 firms "
                              "and the web pages at scale 0.1 for 10 s (no target)")
     parser.add_argument("--only", choices=("synth", "demo", "import", "mujun", "web", "relatedness", "chains",
-                                           "pairing", "alerts", "carbon", "service_match"),
+                                           "pairing", "alerts", "carbon", "service_match", "encryption"),
                         help="run one workload only")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="runs per case; figures are medians (default 1)")
@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.only == "encryption":   # plain vs SHANHAI_DB_KEY store, its own table (benchmarks/encryption.py)
+        from benchmarks.encryption import main as encryption_main
+        return encryption_main(["--repeat", str(max(args.repeat, 1))] + (["--rows", "400000"] if args.quick else []))
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     log = console.print
     scales = QUICK_SCALES if args.quick else SYNTH_SCALES

@@ -57,8 +57,8 @@ def test_add_list_disable_passwd(db):
     assert "景宁县经信局" in table and "正常 active" in table
     assert shanhai("users", "disable", "jingning", "--db", str(db)).returncode == 0
     assert "已停用 disabled" in shanhai("users", "list", "--db", str(db)).stdout
-    r = shanhai("users", "passwd", "jingning", "--password-stdin", "--db", str(db), stdin="a brand new secret\n")
-    assert r.returncode == 0 and "a brand new secret" not in r.stdout + r.stderr
+    r = shanhai("users", "passwd", "jingning", "--password-stdin", "--db", str(db), stdin="A brand new secret 2\n")
+    assert r.returncode == 0 and "A brand new secret 2" not in r.stdout + r.stderr
     with open_store(db, read_only=True) as store:
         hashes = [h for (h,) in store.con.execute("SELECT password_hash FROM users").fetchall()]
         assert all(h.startswith("$argon2id$") for h in hashes)

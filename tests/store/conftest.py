@@ -92,7 +92,7 @@ def _insert_later_rows(con: duckdb.DuckDBPyConnection) -> None:
         [USCC_A, json.dumps({"score": 87.25, "class": "A"})],
     )
     con.execute(
-        "INSERT INTO users VALUES (1, 'admin', '管理员', 'admin', '330000', 'pbkdf2$x', false, "
+        "INSERT INTO users (user_id, username, display_name, role, region_adcode, password_hash, disabled, created_at) VALUES (1, 'admin', '管理员', 'admin', '330000', 'pbkdf2$x', false, "
         "TIMESTAMP '2024-01-02 03:04:05')"
     )
 

@@ -46,12 +46,16 @@ def test_entries_chain(store):
 
 
 def test_hash_covers_the_documented_fields(store):
-    """hash = sha256 over [prev_hash, seq, occurred_at, username, action, target, detail]."""
+    """Chain version 2: hash = sha256 over [2, prev_hash, seq, occurred_at, username, client,
+    action, target, detail, result] (version 1, before migration 0020, is in test_audit_chain.py)."""
     audit.append(store.con, "import", username="cli:li", target="a.csv", detail={"b": 2, "a": 1})
     seq, at, username, action, target, detail, prev_hash, digest = _entries(store.con)[0]
+    client, result, version = store.con.execute("SELECT client, result, chain_version FROM audit_log").fetchone()
     assert detail == '{"a": 1, "b": 2}'  # sorted keys
+    assert (result, version) == ("success", 2)
     payload = json.dumps(
-        [prev_hash, seq, at.isoformat(timespec="microseconds"), username, action, target, detail],
+        [2, prev_hash, seq, at.isoformat(timespec="microseconds"), username, client, action, target, detail,
+         result],
         ensure_ascii=False,
         separators=(",", ":"),
     )

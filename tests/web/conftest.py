@@ -53,6 +53,10 @@ def web_db(small_db, tmp_path_factory):
 
         users = {role: accounts.add_user(store, f"t-{role}", PASSWORD, role, region, f"测试{role}")
                  for role, region in ROLE_REGIONS.items()}
+        # the session-wide clients below stay signed in while tests sign the same accounts in from
+        # other clients: allow several sessions per account here (the one-session rule's own test
+        # is tests/web/test_identity_web.py, over the default settings)
+        accounts.set_security_setting(store, "sessions_per_account", "10", actor="tests")
         return SimpleNamespace(
             path=path, year=year, province_run=province_run, far_run=far_run, county_run=county_run,
             far_county=far_county, near_county=near_county, county=COUNTY, city=CITY,

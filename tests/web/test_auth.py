@@ -94,7 +94,7 @@ def test_throttling_over_the_web(app, fresh_user):
     for _ in range(5):
         assert sign_in(c, fresh_user, "bad password 1").status_code == 401
     r = sign_in(c, fresh_user)                                     # right password, still refused
-    assert r.status_code == 429 and "登录失败次数过多" in r.text and "15 分钟" in r.text
+    assert r.status_code == 429 and "登录失败次数过多" in r.text and "请 30 分钟后再试" in r.text
     other = make_client(app, "10.32.0.2")                          # the account is locked from anywhere
     assert sign_in(other, fresh_user).status_code == 429
     # the address is locked too, for any account
@@ -134,11 +134,11 @@ def test_expiry_and_idle_timeout(app, fresh_user, monkeypatch):
     assert c.get("/jobs", follow_redirects=False).status_code == 303          # idle for 31 minutes
     monkeypatch.setattr(accounts, "_now", real)
     assert sign_in(c, fresh_user).status_code == 303
-    for minutes in range(25, 8 * 60, 25):                                     # active all day …
+    for minutes in range(25, 12 * 60, 25):                                     # active all day …
         monkeypatch.setattr(accounts, "_now", lambda m=minutes: real() + timedelta(minutes=m))
         assert c.get("/jobs", follow_redirects=False).status_code == 200, minutes
-    monkeypatch.setattr(accounts, "_now", lambda: real() + timedelta(hours=8, minutes=1))
-    assert c.get("/jobs", follow_redirects=False).status_code == 303          # … but the session ends at 8 h
+    monkeypatch.setattr(accounts, "_now", lambda: real() + timedelta(hours=12, minutes=1))
+    assert c.get("/jobs", follow_redirects=False).status_code == 303          # … but the session ends at 12 h
 
 
 def test_disabled_user_is_signed_out(app, clients, fresh_user):

@@ -10,6 +10,7 @@ import typer
 
 from shanhai import __version__
 from shanhai.cli import alerts as _alerts
+from shanhai.cli import audit as _audit
 from shanhai.cli import carbon as _carbon
 from shanhai.cli import carbon_ledger as _carbon_ledger
 from shanhai.cli import chains as _chains
@@ -68,6 +69,7 @@ app.command("explain")(_evaluate.explain)
 app.add_typer(_mujun.app, name="mujun")
 app.add_typer(_policy.app, name="policy")
 app.add_typer(_db.app, name="db")
+app.add_typer(_audit.app, name="audit")
 app.add_typer(_report.app, name="report")
 app.add_typer(_users.app, name="users")
 app.add_typer(_chains.app, name="chains")

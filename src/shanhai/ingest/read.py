@@ -211,6 +211,9 @@ def open_source(path: Path, *, sheet: str | None = None, encoding: str | None = 
         raise ShanhaiError(f"file {path} does not exist")
     if not path.is_file():
         raise ShanhaiError(f"{path} is not a file")
+    from shanhai.ingest.guard import check_file
+
+    check_file(path)        # type by content, zip bombs: before any parser reads the file
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         return _excel(path, sheet)

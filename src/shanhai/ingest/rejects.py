@@ -9,12 +9,12 @@ from shanhai.ingest.importer import ImportResult
 
 
 def write_rejects(result: ImportResult, path: Path) -> Path:
-    import xlsxwriter  # a quarter of a second: only when there is a workbook to write
+    from shanhai.reports._safe import workbook as safe_workbook  # xlsxwriter: only when there is a workbook
 
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise ShanhaiError(f"cannot write the rejects workbook {path}: folder {path.parent} does not exist")
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    workbook = safe_workbook(str(path), {"constant_memory": True})
     bold = workbook.add_format({"bold": True, "bg_color": "#F2DCDB"})
     sheet = workbook.add_worksheet("被拒绝的单元格")
     sheet.write_row(0, 0, ["源文件行号 row", "列 column", "值 value", "原因 reason"], bold)

@@ -25,6 +25,7 @@ import xlsxwriter
 
 from shanhai.ingest import units as _units
 from shanhai.ingest.spec import Column, Kind
+from shanhai.reports._safe import workbook as safe_workbook
 
 DATA_SHEET = "数据"
 NOTES_SHEET = "说明"
@@ -220,7 +221,7 @@ def write_template(kind: Kind, path: str | Path) -> Path:
 
 
 def _write(kind: Kind, path: Path) -> None:
-    workbook = xlsxwriter.Workbook(str(path))
+    workbook = safe_workbook(str(path))
     workbook.set_properties({"title": f"{kind.label} {kind.label_en} 导入模板 import template",
                              "subject": f"shanhai import {kind.kind}", "comments": kind.note})
     base = {"font_name": "等线", "font_size": 11}

@@ -490,10 +490,10 @@ def export_rows(chains: tuple[Chain, ...]) -> list[list[str]]:
 
 def write_workbook(chains: tuple[Chain, ...], target) -> None:
     """Write ``chains`` as the import layout to ``target`` (a path or a binary file object)."""
-    import xlsxwriter
+    from shanhai.reports._safe import workbook
 
     rows = export_rows(chains)
-    book = xlsxwriter.Workbook(target, {"in_memory": True})
+    book = workbook(target, {"in_memory": True})
     try:
         sheet = book.add_worksheet(SHEET)
         head = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1, "text_wrap": True})

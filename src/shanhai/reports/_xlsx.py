@@ -9,11 +9,10 @@ import io
 
 def workbook(title: str, comments: str = ""):
     """A new in-memory xlsxwriter workbook and the buffer it is written to on ``close()``."""
-    import xlsxwriter
+    from shanhai.reports._safe import workbook as safe_workbook
 
     buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-                                      "strings_to_urls": False, "nan_inf_to_errors": True})
+    wb = safe_workbook(buffer, {"in_memory": True})
     wb.set_properties({"title": title, "comments": comments, "author": "山海 Shanhai"})
     return wb, buffer
 

@@ -1331,13 +1331,12 @@ def to_xlsx(b: Briefing, store: Store) -> bytes:
     """The briefing as a workbook: a summary sheet (title block and the summary's sentences), one
     sheet per table (the C/D list in full), the method note; for a county, the county workbook's
     sheets (``reports.mujun_excel``: 汇总, 企业明细, 基准值, 整改名单, 说明) follow."""
-    import xlsxwriter
+    from shanhai.reports._safe import workbook as safe_workbook
 
     from shanhai.reports import mujun_excel as mx
 
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-                                   "strings_to_urls": False})
+    wb = safe_workbook(buf, {"in_memory": True})
     wb.set_properties({"title": b.title, "author": b.issuer, "comments": f"run {b.facts['run']['run_id']}"})
     f = mx._Formats(wb)
     wrap = wb.add_format({"font_name": "宋体", "font_size": 11, "text_wrap": True, "valign": "top"})

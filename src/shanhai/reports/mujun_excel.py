@@ -155,7 +155,7 @@ def _class_text(preset, code: str) -> str:
 def public_lists(store: Store, run_id: str, path, region: str | None = None) -> Exported:
     """The published lists of a run as one workbook, one sheet per list, in the public-notice
     layout. ``region``: a county or city adcode (None = the whole run)."""
-    import xlsxwriter
+    from shanhai.reports._safe import workbook as safe_workbook
 
     path = _check_path(path)
     r = review.region_of(store, region)
@@ -174,7 +174,7 @@ def public_lists(store: Store, run_id: str, path, region: str | None = None) -> 
     by_population: dict[str, list[tuple]] = {}
     for row in rows:
         by_population.setdefault(row[0], []).append(row)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    wb = safe_workbook(str(path))
     wb.set_properties({"title": f"{summary.year}年度{region_name}工业企业亩均效益综合评价结果",
                        "comments": f"run {run_id}", "author": "山海 Shanhai"})
     f = _Formats(wb)
@@ -221,7 +221,7 @@ def public_lists(store: Store, run_id: str, path, region: str | None = None) -> 
 
 def county_workbook(store: Store, run_id: str, county: str, path) -> Exported:
     """One county's workbook of a run: 汇总, 企业明细, 基准值, 整改名单, 说明."""
-    import xlsxwriter
+    from shanhai.reports._safe import workbook as safe_workbook
 
     from shanhai.policy import INDICATORS
 
@@ -235,7 +235,7 @@ def county_workbook(store: Store, run_id: str, county: str, path) -> Exported:
     firms = store.con.execute(f"SELECT count(*) FROM mujun_results WHERE {where}").fetchone()[0]
     if firms == 0:
         raise ShanhaiError(f"run {run_id} has no firms in {r.name} ({r.adcode}): it covers region {summary.region}")
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    wb = safe_workbook(str(path))
     wb.set_properties({"title": f"{summary.year}年度{r.name}亩均效益综合评价", "comments": f"run {run_id}",
                        "author": "山海 Shanhai"})
     f = _Formats(wb)

@@ -21,11 +21,10 @@ SUGGESTION_LABELS = {"develop": "培育 develop", "strengthen": "做强 strength
 
 def opportunities_workbook(result: Opportunities, path) -> Exported:
     """Write the county's opportunities to ``path`` (.xlsx)."""
-    import xlsxwriter
+    from shanhai.reports._safe import workbook as safe_workbook
 
     path = _check_path(path)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                         "nan_inf_to_errors": True})
+    wb = safe_workbook(str(path))
     f = _Formats(wb)
     out = Exported(path=str(path), kind="opportunities", run_id="", region=result.adcode)
     title = f"{result.name} 一县一业 产业机会 ({result.year} 年, {result.measure_label})"

@@ -9,10 +9,16 @@ Restore builds a new database at the backup's schema version, loads every table 
 checks each table's row count and content checksum against the manifest, then applies any newer
 migrations. A backup therefore restores identically into the same version and upgrades cleanly
 into a newer one.
+
+Encrypted backups: a backup of an encrypted database (``$SHANHAI_DB_KEY`` set) writes every Parquet
+file with Parquet modular encryption (AES-GCM, footer and columns) under a 256-bit key derived from
+``$SHANHAI_DB_KEY``; the manifest says ``"encrypted": true`` (never the key). Restoring one needs
+the same key, and restores into an encrypted database.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -22,10 +28,19 @@ import duckdb
 from shanhai.errors import ShanhaiError
 from shanhai.store import audit
 from shanhai.store import migrator as _migrations
-from shanhai.store.connection import Store, open_store
+from shanhai.store.connection import ENV_KEY, Store, db_key, open_store
 
 FORMAT = "shanhai-backup/1"
 LEDGER = "schema_migrations"
+PARQUET_KEY = "shanhai_backup"
+
+
+def _parquet_key(con, key: str) -> str:
+    """Register the backup's Parquet key (derived from the database key) on ``con``; returns the
+    COPY / read_parquet option naming it."""
+    derived = base64.b64encode(hashlib.sha256(b"shanhai-backup/1:" + key.encode("utf-8")).digest()).decode()
+    con.execute(f"PRAGMA add_parquet_key('{PARQUET_KEY}', '{derived}')")
+    return f"{{footer_key: '{PARQUET_KEY}'}}"
 
 
 def _sha256(path: Path) -> str:
@@ -49,10 +64,16 @@ def backup(store: Store, dest: str | Path, *, username: str | None = None) -> di
     if not store.read_only and "audit_log" in store.tables():
         audit.append(store.con, "db_backup", username=username, target=str(dest))
     tables = {}
+    encryption = ""
+    if store.encrypted:
+        key = db_key()
+        if not key:
+            raise ShanhaiError(f"database {store.path} is encrypted: set {ENV_KEY} to write its (encrypted) backup")
+        encryption = f", ENCRYPTION_CONFIG {_parquet_key(store.con, key)}"
     for table in store.tables():
         file = dest / f"{table}.parquet"
         store.con.execute(
-            f"COPY \"{table}\" TO '{_sql_path(file)}' (FORMAT parquet, COMPRESSION zstd)"
+            f"COPY \"{table}\" TO '{_sql_path(file)}' (FORMAT parquet, COMPRESSION zstd{encryption})"
         )
         rows, checksum = store.checksum(table)
         tables[table] = {"rows": rows, "checksum": checksum, "file": file.name,
@@ -65,6 +86,7 @@ def backup(store: Store, dest: str | Path, *, username: str | None = None) -> di
         "format": FORMAT,
         "shanhai_version": __version__,
         "schema_version": store.schema_version,
+        "encrypted": bool(encryption),
         "source": str(store.path),
         "migrations": {str(v): c for v, c in migrations},
         # the audit chain's head: a restore (or an auditor) can tell if newest entries vanished
@@ -120,8 +142,12 @@ def restore(src: str | Path, db_path: str | Path) -> dict:
             raise ShanhaiError(f"backup {src} is incomplete: {file.name} for table {table} is missing")
         if _sha256(file) != entry["sha256"]:
             raise ShanhaiError(f"backup {src} is damaged: {file.name} does not match its checksum")
+    key = db_key()
+    if manifest.get("encrypted") and not key:
+        raise ShanhaiError(f"backup {src} is encrypted: set {ENV_KEY} to the key of the database it was taken from")
     store = open_store(db_path, migrate=False)
     try:
+        reading = f", encryption_config={_parquet_key(store.con, key)}" if manifest.get("encrypted") else ""
         _migrations.migrate(store.con, target=version, migrations=known)
         missing = sorted(set(store.tables()) - set(manifest["tables"]) - {LEDGER})
         if missing:
@@ -134,9 +160,12 @@ def restore(src: str | Path, db_path: str | Path) -> dict:
                 raise ShanhaiError(f"backup table {table} is not part of schema version {version}")
             try:
                 store.con.execute(
-                    f"INSERT INTO \"{table}\" BY NAME SELECT * FROM read_parquet('{_sql_path(src / entry['file'])}')"
+                    f"INSERT INTO \"{table}\" BY NAME SELECT * FROM read_parquet('{_sql_path(src / entry['file'])}'"
+                    f"{reading})"
                 )
             except duckdb.Error as exc:
+                if "AES tag" in str(exc):
+                    raise ShanhaiError(f"backup {src}: {ENV_KEY} is not the key it was encrypted with") from exc
                 raise ShanhaiError(f"backup {src}: {entry['file']} does not fit table {table}: {exc}") from exc
         store.con.execute("COMMIT")
         for table, entry in manifest["tables"].items():

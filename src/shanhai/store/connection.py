@@ -3,6 +3,13 @@
 DuckDB lets one process hold a database file for writing. Every part of Shanhai opens the file
 through :func:`open_store`, which turns DuckDB's lock error into a sentence a user can act on,
 applies pending migrations to a writable file and refuses files newer than the code.
+
+Encryption at rest: with ``$SHANHAI_DB_KEY`` set, the file is opened (or created) encrypted with
+DuckDB's AES-GCM database encryption: an in-memory DuckDB loads the httpfs extension shipped by
+the ``duckdb-ext-httpfs`` package (DuckDB writes encrypted files only with it; it is loaded from
+site-packages, never downloaded), attaches the file with ``ENCRYPTION_KEY`` as catalog
+``shanhai`` and makes it the default, also for every cursor (:class:`EncryptedConnection`).
+Temporary files are encrypted too. A wrong or missing key is one clear sentence.
 """
 
 from __future__ import annotations
@@ -15,10 +22,63 @@ import duckdb
 
 from shanhai.errors import DatabaseLockedError, SchemaError, ShanhaiError
 from shanhai.store import migrator as _migrations
+from shanhai.store.sql import literal
 
 DEFAULT_DB = "shanhai.duckdb"
 METADATA_TABLES = ("schema_migrations", "audit_log")
 ENV_DB = "SHANHAI_DB"
+ENV_KEY = "SHANHAI_DB_KEY"
+CATALOG = "shanhai"                   # the attached encrypted file's catalog name
+
+
+def db_key() -> str | None:
+    """``$SHANHAI_DB_KEY`` (None when unset or empty)."""
+    return os.environ.get(ENV_KEY) or None
+
+
+def httpfs_extension(con: duckdb.DuckDBPyConnection) -> Path:
+    """The httpfs extension file the ``duckdb-ext-httpfs`` package ships for this DuckDB and platform."""
+    platform = con.execute("PRAGMA platform").fetchone()[0]
+    relative = Path("extensions") / f"v{duckdb.__version__}" / platform / "httpfs.duckdb_extension"
+    try:
+        import duckdb_ext
+        roots = [Path(p) for p in duckdb_ext.__path__]
+    except ImportError:
+        roots = []
+    for root in roots:
+        if (root / relative).is_file():
+            return root / relative
+    raise ShanhaiError(
+        f"{ENV_KEY} is set but the httpfs extension for DuckDB {duckdb.__version__} ({platform}) is not installed: "
+        "install the duckdb-ext-httpfs package matching DuckDB (DuckDB writes encrypted files only with it)")
+
+
+class EncryptedConnection:
+    """A DuckDB connection whose default catalog is the attached encrypted file, for itself and
+    for every :meth:`cursor` (a plain cursor would start in the empty in-memory catalog)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        object.__setattr__(self, "_con", con)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._con, name, value)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = self._con.cursor()
+        cur.execute(f"USE {CATALOG}")
+        return cur
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def default_db_path() -> Path:
@@ -33,6 +93,10 @@ class Store:
         self.path = path
         self.con = con
         self.read_only = read_only
+
+    @property
+    def encrypted(self) -> bool:
+        return isinstance(self.con, EncryptedConnection)
 
     def __enter__(self) -> "Store":
         return self
@@ -81,18 +145,36 @@ class Store:
 _LOCK = re.compile(r"PID (\d+)")
 
 
+def _connect_encrypted(db_path: Path, key: str, read_only: bool) -> EncryptedConnection:
+    """An in-memory DuckDB with httpfs loaded and ``db_path`` attached encrypted as the default catalog."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"LOAD {literal(str(httpfs_extension(con)))}")
+        options = f"ENCRYPTION_KEY {literal(key)}" + (", READ_ONLY" if read_only else "")
+        con.execute(f"ATTACH {literal(str(db_path))} AS {CATALOG} ({options})")
+        con.execute(f"USE {CATALOG}")
+        con.execute("SET temp_file_encryption = true")
+    except BaseException:
+        con.close()
+        raise
+    return EncryptedConnection(con)
+
+
 def open_store(
     path: str | Path | None = None,
     *,
     read_only: bool = False,
     create: bool = True,
     migrate: bool = True,
+    key: str | None = None,
 ) -> Store:
     """Open (and by default create and upgrade) the database file at ``path``.
 
     ``read_only`` opens without taking the write lock (other read-only openers may share it) and
     refuses a file whose schema is behind the code, since it cannot be upgraded read-only.
+    ``key`` (default ``$SHANHAI_DB_KEY``) opens or creates the file encrypted.
     """
+    key = key if key is not None else db_key()
     db_path = Path(path) if path is not None else default_db_path()
     if not db_path.exists():
         if read_only or not create:
@@ -103,7 +185,8 @@ def open_store(
         if db_path.parent and not db_path.parent.exists():
             raise ShanhaiError(f"cannot create database {db_path}: folder {db_path.parent} does not exist")
     try:
-        con = duckdb.connect(str(db_path), read_only=read_only)
+        con = (_connect_encrypted(db_path, key, read_only) if key
+               else duckdb.connect(str(db_path), read_only=read_only))
     except duckdb.IOException as exc:
         message = str(exc)
         if "Could not set lock" in message or "Conflicting lock" in message:
@@ -113,8 +196,17 @@ def open_store(
                 f"database {db_path} is in use by another Shanhai process{holder}: one process "
                 "owns a database at a time, so stop it (or use the web interface it serves) first"
             ) from exc
+        if "Wrong encryption key" in message:
+            raise ShanhaiError(f"cannot open database {db_path}: {ENV_KEY} is not its encryption key") from exc
         raise ShanhaiError(f"cannot open database {db_path}: {message}") from exc
     except duckdb.Error as exc:
+        message = str(exc)
+        if "without a key" in message:
+            raise ShanhaiError(f"database {db_path} is encrypted: set {ENV_KEY} to its key to open it") from exc
+        if "is not encrypted" in message:
+            raise ShanhaiError(
+                f"database {db_path} is not encrypted but {ENV_KEY} is set: unset it to open the file, or "
+                f"encrypt it with `shanhai db backup` and then `shanhai db restore` with {ENV_KEY} set") from exc
         raise ShanhaiError(f"{db_path} is not a Shanhai (DuckDB) database: {exc}") from exc
     con.execute("SET enable_progress_bar = false")  # Rich owns the terminal
     store = Store(db_path, con, read_only)

@@ -163,9 +163,27 @@ async def optional_user(request: Request) -> User | None:
     return user
 
 
-async def current_user(user: User | None = Depends(optional_user)) -> User:
+# What a signed-in user with a pending step (a password to change, two-factor sign-in to enrol)
+# may still reach; every other route sends them there first (pages: 303, the API: 403).
+PENDING_PATHS = ("/account", "/signout", "/lang")
+PENDING_STEPS = {
+    "password": ("/account/password", "请先修改密码：首次登录、管理员重置或密码已过期。",
+                 "Change your password first: first sign-in, an administrator's reset, or it has expired."),
+    "enrol": ("/account/totp", "您的角色必须启用双因素登录：请先完成绑定。",
+              "Your role must use two-factor sign-in: enrol first."),
+}
+
+
+async def current_user(request: Request, user: User | None = Depends(optional_user)) -> User:
     if user is None:
         raise SignInRequired()
+    if user.pending is not None:
+        path = request.url.path
+        if not any(path == p or path.startswith(p + "/") for p in PENDING_PATHS):
+            target, zh, en = PENDING_STEPS[user.pending]
+            if path.startswith("/api/"):
+                raise PageError(403, zh, en)
+            raise PageError(303, zh, en, headers={"Location": target})
     return user
 
 
@@ -310,11 +328,15 @@ def render(request: Request, template: str, context: dict | None = None, status:
 # ---- audit from requests ---------------------------------------------------------------------
 
 def audit(request: Request, store: Store, action: str, target: str | None = None,
-          detail: dict | None = None) -> None:
-    """Write an audit entry as the signed-in user (queued while a background job writes)."""
+          detail: dict | None = None, result: str | None = None) -> None:
+    """Write an audit entry as the signed-in user from the request's client address (queued while
+    a background job writes). ``result`` defaults to ``success`` (``failure`` for failed actions)."""
     user = getattr(request.state, "user", None)
+    subject = {"client": client_address(request)}
+    if result:
+        subject["result"] = result
     request.app.state.jobs.log(store, action, username=user.username if user else "-", target=target,
-                               detail=detail)
+                               detail={**(detail or {}), **subject})
 
 
 def audit_writer(request: Request, store: Store):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
@@ -14,6 +13,7 @@ from shanhai.errors import ShanhaiError
 from shanhai.store import accounts, audit
 from shanhai.store.accounts import ROLES, User
 from shanhai.store.connection import Store
+from shanhai.reports import _safe
 from shanhai.store.sql import literal
 from shanhai.web import deps
 from shanhai.web.deps import PageError, get_store, render, require_roles
@@ -47,7 +47,8 @@ def _users_page(request: Request, store: Store, *, message=None, error=None, for
     return render(request, "admin_users.html", {
         "users": accounts.list_users(store), "regions": _regions(store), "region_names": names,
         "roles": ROLES, "last_seen": sessions, "message": message, "error": error, "form": form or {},
-        "min_password": accounts.MIN_PASSWORD}, status=status)
+        "min_password": accounts.settings(store).password_min_length, "locks": accounts.locks(store)},
+        status=status)
 
 
 @router.get("/users", name="admin_users")
@@ -62,7 +63,7 @@ def add_user(request: Request, username: str = Form(""), display_name: str = For
     form = {"username": username, "display_name": display_name, "role": role, "region_adcode": region_adcode}
     try:
         user = accounts.add_user(store, username, password, role, region_adcode, display_name,
-                                 actor=admin.username, log=deps.audit_writer(request, store))
+                                 actor=admin.username, log=deps.audit_writer(request, store), must_change=True)
     except ShanhaiError as exc:
         return _users_page(request, store, error=str(exc), form=form, status=400)
     return _users_page(request, store, message=(f"已添加用户 {user.username}。", f"User {user.username} added."))
@@ -99,8 +100,53 @@ def reset_password(request: Request, user_id: int, password: str = Form(""), sto
         deps.accounts_changed(request)
     except ShanhaiError as exc:
         return _users_page(request, store, error=str(exc), status=400)
-    return _users_page(request, store, message=(f"已重置 {user.username} 的密码，其会话已结束。",
-                                                f"Password of {user.username} reset; their sessions ended."))
+    return _users_page(request, store, message=(f"已重置 {user.username} 的密码，其会话已结束，下次登录须修改密码。",
+                                                f"Password of {user.username} reset; their sessions ended and they "
+                                                "must change it at the next sign-in."))
+
+
+@router.post("/users/{user_id}/unlock", name="admin_users_unlock")
+def unlock_user(request: Request, user_id: int, store: Store = Depends(get_store), admin: User = Depends(admin_only)):
+    user = _user_or_404(store, user_id)
+    accounts.unlock(store, user.username, actor=admin.username, log=deps.audit_writer(request, store))
+    return _users_page(request, store, message=(f"已解锁用户 {user.username}。", f"User {user.username} unlocked."))
+
+
+@router.post("/users/{user_id}/reset-2fa", name="admin_users_reset_2fa")
+def reset_2fa(request: Request, user_id: int, store: Store = Depends(get_store), admin: User = Depends(admin_only)):
+    user = _user_or_404(store, user_id)
+    accounts.reset_totp(store, user.username, actor=admin.username, log=deps.audit_writer(request, store))
+    deps.accounts_changed(request)
+    return _users_page(request, store, message=(
+        f"已重置 {user.username} 的双因素登录，其会话已结束。",
+        f"Two-factor sign-in of {user.username} reset; their sessions ended."))
+
+
+@router.post("/users/{user_id}/force-change", name="admin_users_force_change")
+def force_change(request: Request, user_id: int, store: Store = Depends(get_store),
+                 admin: User = Depends(admin_only)):
+    user = _user_or_404(store, user_id)
+    accounts.force_change(store, user.username, actor=admin.username, log=deps.audit_writer(request, store))
+    deps.accounts_changed(request)
+    return _users_page(request, store, message=(f"{user.username} 下次请求时须修改密码。",
+                                                f"{user.username} must change their password at their next request."))
+
+
+@router.post("/users/{user_id}/role", name="admin_users_role")
+def change_role(request: Request, user_id: int, role: str = Form(""), region_adcode: str = Form(""),
+                store: Store = Depends(get_store), admin: User = Depends(admin_only)):
+    user = _user_or_404(store, user_id)
+    if user.user_id == admin.user_id:
+        return _users_page(request, store, error=("不能更改自己的角色。", "You cannot change your own role."), status=400)
+    try:
+        changed = accounts.change_role(store, user.username, role, region_adcode, actor=admin.username,
+                                       log=deps.audit_writer(request, store))
+    except ShanhaiError as exc:
+        return _users_page(request, store, error=str(exc), status=400)
+    deps.accounts_changed(request)
+    return _users_page(request, store, message=(
+        f"{changed.username} 的角色与数据范围已改为 {changed.role} {changed.region_adcode}，其会话已结束。",
+        f"{changed.username} is now {changed.role} {changed.region_adcode}; their sessions ended."))
 
 
 # ---- audit log -------------------------------------------------------------------------------
@@ -134,9 +180,8 @@ def _audit_where(username: str | None, action: str | None, target: str | None, s
 
 def _cell(value) -> str:
     """A CSV cell a spreadsheet will not run as a formula (usernames in failed sign-ins are
-    whatever the caller typed)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    whatever the caller typed): see :mod:`shanhai.reports._safe`."""
+    return _safe.cell("" if value is None else str(value))
 
 
 def _filters(username, action, target, since, until) -> dict:
@@ -152,15 +197,19 @@ def audit_page(request: Request, username: str | None = None, action: str | None
     where = _audit_where(username, action, target, since, until)
     total = store.con.execute(f"SELECT count(*) FROM audit_log WHERE {where}").fetchone()[0]
     rows = store.con.execute(
-        f"SELECT seq, occurred_at, username, action, target, detail::VARCHAR FROM audit_log WHERE {where} "
-        f"ORDER BY seq DESC LIMIT {PAGE} OFFSET {(page - 1) * PAGE}").fetchall()
+        f"SELECT seq, occurred_at, username, client, action, target, result, detail::VARCHAR FROM audit_log "
+        f"WHERE {where} ORDER BY seq DESC LIMIT {PAGE} OFFSET {(page - 1) * PAGE}").fetchall()
     actions = [a for (a,) in store.con.execute("SELECT DISTINCT action FROM audit_log ORDER BY 1").fetchall()]
     verified = None
     if verify:
-        broken = audit.verify(store.con)
+        finding, summary = audit.check(store.con)
+        broken = None if finding is None else finding.seq
         entries = store.con.execute("SELECT count(*) FROM audit_log").fetchone()[0]
-        verified = {"ok": broken is None, "broken": broken, "entries": entries}
-        deps.audit(request, store, "audit.verify", detail={"ok": broken is None, "broken": broken})
+        verified = {"ok": finding is None, "broken": broken, "entries": entries,
+                    "kind": finding.kind if finding else None, "message": finding.message if finding else None,
+                    "archived": summary.get("archived", 0)}
+        deps.audit(request, store, "audit.verify", detail={"ok": finding is None, "broken": broken},
+                   result="success" if finding is None else "chain_broken")
     filters = _filters(username, action, target, since, until)
     query = urlencode([("from" if k == "since" else "to" if k == "until" else k, v)
                        for k, v in filters.items() if v])
@@ -178,26 +227,24 @@ def audit_export(request: Request, format: str = "csv", username: str | None = N
         raise PageError(422, "导出格式应为 csv 或 xlsx。", "The export format must be csv or xlsx.")
     where = _audit_where(username, action, target, since, until)
     rows = store.con.execute(
-        f"SELECT seq, occurred_at, username, action, target, detail::VARCHAR, prev_hash, hash FROM audit_log "
-        f"WHERE {where} ORDER BY seq LIMIT {EXPORT_LIMIT}").fetchall()
-    headers = ["序号 seq", "时间 (UTC) occurred_at", "用户 username", "操作 action", "对象 target",
-               "详情 detail", "前一哈希 prev_hash", "哈希 hash"]
+        f"SELECT seq, occurred_at, username, client, action, target, result, detail::VARCHAR, chain_version, "
+        f"prev_hash, hash FROM audit_log WHERE {where} ORDER BY seq LIMIT {EXPORT_LIMIT}").fetchall()
+    headers = ["序号 seq", "时间 (UTC) occurred_at", "用户 username", "地址 client", "操作 action", "对象 target",
+               "结果 result", "详情 detail", "链版本 chain_version", "前一哈希 prev_hash", "哈希 hash"]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     deps.audit(request, store, "export", target="audit_log",
                detail={"format": format, "rows": len(rows), **_filters(username, action, target, since, until)})
     if format == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = _safe.csv_writer(buffer)
         writer.writerow(headers)
         for r in rows:
             writer.writerow([r[0], r[1].isoformat(sep=" ", timespec="seconds"), *(_cell(v) for v in r[2:])])
         body = ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Chinese correctly
         media = "text/csv; charset=utf-8"
     else:
-        import xlsxwriter
-
         out = io.BytesIO()
-        book = xlsxwriter.Workbook(out, {"in_memory": True})
+        book = _safe.workbook(out, {"in_memory": True})
         sheet = book.add_worksheet("审计日志")
         bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
         when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
@@ -211,8 +258,9 @@ def audit_export(request: Request, format: str = "csv", username: str | None = N
         sheet.set_column(0, 0, 8)
         sheet.set_column(1, 1, 20)
         sheet.set_column(2, 4, 18)
-        sheet.set_column(5, 5, 60)
-        sheet.set_column(6, 7, 20)
+        sheet.set_column(2, 6, 16)
+        sheet.set_column(7, 7, 60)
+        sheet.set_column(9, 10, 20)
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, len(rows), len(headers) - 1)
         book.close()

@@ -128,6 +128,8 @@ def alert_page(request: Request, alert_id: str, done: str | None = Query(None, m
                store: Store = Depends(get_store), user: User = Depends(current_user),
                scope: Scope = Depends(current_scope)):
     doc = ja.alert_detail(store, scope, alert_id)
+    deps.audit(request, store, "view_enterprise", target=doc["alert"].get("uscc"),
+               detail={"page": "alerts", "alert": alert_id})
     chart = {"months": [m["month"] for m in doc["months"]], "daily": [m["daily_kwh"] for m in doc["months"]],
              "baseline": [m["baseline_daily_kwh"] for m in doc["months"]],
              "score": [m["score"] for m in doc["months"]], "alert_at": doc["rules"]["alert_at"],
@@ -199,8 +201,11 @@ def api_tasks(region: str | None = None, state: str | None = None, store: Store 
 
 @router.get("/api/v1/alerts/tasks/{task_id}", response_model=dict[str, Any], tags=["alerts"],
             summary="走访任务详情 One task and its history")
-def api_task(task_id: str, store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
-    return ja.task(store, scope, task_id)
+def api_task(request: Request, task_id: str, store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
+    doc = ja.task(store, scope, task_id)
+    deps.audit(request, store, "view_enterprise", target=doc.get("uscc"), detail={"page": "api.alerts.task",
+                                                                                "task": task_id})
+    return doc
 
 
 @router.post("/api/v1/alerts/tasks/{task_id}", response_model=dict[str, Any], tags=["alerts"],
@@ -218,5 +223,9 @@ def api_move(request: Request, task_id: str, payload: dict[str, Any] = Body(...)
 
 @router.get("/api/v1/alerts/{alert_id}", response_model=dict[str, Any], tags=["alerts"],
             summary="预警详情 One alert: the firm's months with signals and score, the scans, the task")
-def api_alert(alert_id: str, store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
-    return ja.alert_detail(store, scope, alert_id)
+def api_alert(request: Request, alert_id: str, store: Store = Depends(get_store),
+              scope: Scope = Depends(current_scope)):
+    doc = ja.alert_detail(store, scope, alert_id)
+    deps.audit(request, store, "view_enterprise", target=doc["alert"].get("uscc"),
+               detail={"page": "api.alerts", "alert": alert_id})
+    return doc

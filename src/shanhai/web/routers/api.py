@@ -15,7 +15,7 @@ from shanhai.jobs import dashboard
 from shanhai.store.accounts import User
 from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
-from shanhai.web.deps import PageError, current_scope, current_user, get_store, require_write
+from shanhai.web.deps import PageError, audit, current_scope, current_user, get_store, require_write
 from shanhai.web.screens import reading, submit_evaluation, submit_whatif
 
 router = APIRouter(prefix="/api/v1", tags=["per-mu"])
@@ -378,9 +378,12 @@ def api_bands(run_id: str, indicator: Literal["tax_per_mu", "value_added_per_mu"
 
 @router.get("/runs/{run_id}/enterprises/{uscc}", response_model=EnterpriseOut,
             summary="一家企业 One firm: indicator breakdown, history over years and runs")
-def api_enterprise(run_id: str, uscc: str, store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
+def api_enterprise(request: Request, run_id: str, uscc: str, store: Store = Depends(get_store),
+                   scope: Scope = Depends(current_scope)):
     with reading():
-        return dashboard.enterprise(store, scope, run_id, uscc)
+        doc = dashboard.enterprise(store, scope, run_id, uscc)
+    audit(request, store, "view_enterprise", target=uscc, detail={"page": "api.mujun", "run": run_id})
+    return doc
 
 
 @router.get("/runs/{run_id}/counties", response_model=CountyMetricsOut,

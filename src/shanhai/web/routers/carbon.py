@@ -124,6 +124,7 @@ def firm_page(request: Request, uscc: str, run: str | None = Query(None, max_len
               year: int | None = Query(None), store: Store = Depends(get_store), user: User = Depends(current_user),
               scope: Scope = Depends(current_scope)):
     doc = jc.firm(store, scope, uscc, run)
+    deps.audit(request, store, "view_enterprise", target=uscc, detail={"page": "carbon", "run": run})
     lang = get_lang(request)
     what_if = None
     d = {"true": True, "false": False}.get(deduct or "")
@@ -191,14 +192,19 @@ def api_factors(name: str = "default"):
 
 @router.get("/api/v1/carbon/firms/{uscc}", response_model=dict[str, Any], tags=["carbon"],
             summary="企业碳效码 A firm of your region: badge, history, energy by carrier")
-def api_firm(uscc: str, run: str | None = None, store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
-    return jc.firm(store, scope, uscc, run)
+def api_firm(request: Request, uscc: str, run: str | None = None, store: Store = Depends(get_store),
+             scope: Scope = Depends(current_scope)):
+    doc = jc.firm(store, scope, uscc, run)
+    deps.audit(request, store, "view_enterprise", target=uscc, detail={"page": "api.carbon", "run": run})
+    return doc
 
 
 @router.get("/api/v1/carbon/firms/{uscc}/what-if", response_model=dict[str, Any], tags=["carbon"],
             summary="假设 A firm's grade under another grid series, geography, aggregation or deduction")
-def api_what_if(uscc: str, year: int | None = None, grid_series: str | None = None, geography: str | None = None,
-                aggregation: str | None = None, deduct: bool | None = None, store: Store = Depends(get_store),
-                scope: Scope = Depends(current_scope)):
-    return jc.what_if(store, scope, uscc, year=year, grid_series=grid_series, grid_geography=geography,
-                      aggregation=aggregation, deduct=deduct)
+def api_what_if(request: Request, uscc: str, year: int | None = None, grid_series: str | None = None,
+                geography: str | None = None, aggregation: str | None = None, deduct: bool | None = None,
+                store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
+    doc = jc.what_if(store, scope, uscc, year=year, grid_series=grid_series, grid_geography=geography,
+                     aggregation=aggregation, deduct=deduct)
+    deps.audit(request, store, "view_enterprise", target=uscc, detail={"page": "api.carbon.what_if"})
+    return doc

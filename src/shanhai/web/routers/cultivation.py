@@ -70,6 +70,7 @@ def firm_page(request: Request, uscc: str, year: int | None = Query(None), as_of
               store: Store = Depends(get_store), user: User = Depends(current_user),
               scope: Scope = Depends(current_scope)):
     doc = jc.firm(store, scope, uscc, year=year, as_of=as_of or None)
+    deps.audit(request, store, "view_enterprise", target=uscc, detail={"page": "cultivation", "year": year})
     for t in doc["tiers"]:
         t["flat"] = [c for c in flatten(t["conditions"])]
     ctx = {**_common(request, store, scope, scope.adcode), "doc": doc, "q": {}}
@@ -118,9 +119,11 @@ def api_candidates(rule_set: str | None = None, region: str | None = None, year:
 
 @router.get("/api/v1/cultivation/firms/{uscc}", response_model=dict[str, Any], tags=["cultivation"],
             summary="企业解释 One firm through the rule sets, with a reason per condition")
-def api_firm(uscc: str, year: int | None = None, as_of: str | None = None, store: Store = Depends(get_store),
-             scope: Scope = Depends(current_scope)):
-    return jc.firm(store, scope, uscc, year=year, as_of=as_of or None)
+def api_firm(request: Request, uscc: str, year: int | None = None, as_of: str | None = None,
+             store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
+    doc = jc.firm(store, scope, uscc, year=year, as_of=as_of or None)
+    deps.audit(request, store, "view_enterprise", target=uscc, detail={"page": "api.cultivation", "year": year})
+    return doc
 
 
 @router.get("/api/v1/cultivation/rules", response_model=list[dict[str, Any]], tags=["cultivation"],

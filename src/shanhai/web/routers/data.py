@@ -22,11 +22,13 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
+from shanhai.errors import ShanhaiError
+from shanhai.ingest import guard
 from shanhai.jobs import dashboard
 from shanhai.store.accounts import User
 from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
-from shanhai.web.deps import PageError, current_scope, current_user, get_store, render, require_write
+from shanhai.web.deps import PageError, audit, current_scope, current_user, get_store, render, require_write
 from shanhai.web.routers.mujun import XLSX, attachment
 from shanhai.web.screens import FMT, can_write, clear_fragments, reading, save_upload
 
@@ -101,7 +103,7 @@ def data_page(request: Request, year: int | None = Query(None), county: str | No
 @router.post("/import", name="data_import")
 async def upload(request: Request, kind: str = Form(...), year: str = Form(""), sheet: str = Form(""),
                  file: UploadFile = File(...), user: User = Depends(require_write),
-                 scope: Scope = Depends(current_scope)):
+                 scope: Scope = Depends(current_scope), store: Store = Depends(get_store)):
     """Queue the import of an uploaded workbook or CSV; the job page links to its summary."""
     from shanhai.ingest.spec import kinds
 
@@ -125,6 +127,19 @@ async def upload(request: Request, kind: str = Form(...), year: str = Form(""), 
     if size == 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise PageError(400, f"文件 {name} 是空的。", f"{name} is empty.")
+    try:   # by content, not by name; zip bombs refused before any parser reads them
+        detected = guard.check_file(path, name=name)
+    except ShanhaiError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        audit(request, store, "import.refused", target=name, detail={"kind": kind, "size": size, "reason": str(exc)},
+              result="failure")
+        raise PageError(400, f"文件 {name} 被拒绝，未导入任何数据：{exc}", str(exc)) from None
+    if (detected == "text") != name.lower().endswith((".csv", ".txt")):
+        shutil.rmtree(folder, ignore_errors=True)
+        audit(request, store, "import.refused", target=name, detail={"kind": kind, "size": size,
+                                                                      "reason": f"content {detected}"}, result="failure")
+        raise PageError(400, f"文件 {name} 的内容与其扩展名不符（内容为 {detected}），未导入任何数据。",
+                        f"{name}: its content ({detected}) does not match its name; nothing was imported.")
     username, user_id = user.username, user.user_id
     label = f"数据导入 {known[kind].label} · {name}"
 

@@ -166,6 +166,7 @@ def enterprise_page(request: Request, run_id: str, uscc: str, store: Store = Dep
     with reading():
         ent = dashboard.enterprise(store, scope, run_id, uscc)
         classes = dashboard.class_meta(store, run_id)
+    deps.audit(request, store, "view_enterprise", target=uscc, detail={"page": "mujun", "run": run_id})
     years = ent["years"]
     history = {"years": [y["year"] for y in years], "tax_per_mu": [y["tax_per_mu"] for y in years],
                "value_added_per_mu": [y["value_added_per_mu"] for y in years]}
