@@ -32,6 +32,7 @@ from benchmarks.relatedness import (markdown_section as relatedness_section, pri
 from benchmarks.report import md_table
 from benchmarks.web import failures as web_failures, markdown_section as web_section, misses as web_misses
 from benchmarks.web import COLUMNS as WEB_COLUMNS, rows as web_rows, web_cases
+from benchmarks import load as _load
 from benchmarks.workloads import Case, demo_cases, python_startup, synth_case, warm_up
 
 DEFAULT_OUT = Path(__file__).resolve().with_name("RESULTS.md")
@@ -50,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "only, plus demo, plus import of smaller files, mujun of ~100,000 firms "
                              "and the web pages at scale 0.1 for 10 s (no target)")
     parser.add_argument("--only", choices=("synth", "demo", "import", "mujun", "web", "relatedness", "chains",
-                                           "pairing", "alerts", "carbon", "service_match", "encryption"),
+                                           "pairing", "alerts", "carbon", "service_match", "encryption", "load"),
                         help="run one workload only")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="runs per case; figures are medians (default 1)")
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if args.only in (None, "service_match"):  # target: 100 items × 158,000 firms matched under 2 s (benchmarks/service_match.py)
         cases += service_match_cases(args.repeat, args.timeout, log, quick=args.quick)
     webs = web_cases(args.timeout, log, quick=args.quick) if args.only in (None, "web") else []
+    loads = _load.load_cases(args.timeout, log, quick=args.quick) if args.only in (None, "load") else []
     fit = growth_fit(cases)
     info["contention"] = contention(cases)
 
@@ -160,10 +162,13 @@ def run(args: argparse.Namespace) -> int:
 
     if webs:
         console.print(rich_table("web — p95 latency under load", WEB_COLUMNS, web_rows(webs)))
-    missed = misses(cases) + chains_misses(cases) + ([] if args.quick else web_misses(webs))
+    if loads:
+        console.print(rich_table("load — 100 clients while importing", _load.COLUMNS, _load.rows(loads)))
+    missed = (misses(cases) + chains_misses(cases) + ([] if args.quick else web_misses(webs))
+              + ([] if args.quick else _load.misses(loads)))
     for line in missed:
         console.print(f"[bold yellow]TARGET MISSED[/bold yellow] {line}")
-    failed = failures(cases) + [(line, None) for line in web_failures(webs)]
+    failed = failures(cases) + [(line, None) for line in web_failures(webs) + _load.failures(loads)]
     for title, tail in failed:
         console.print(f"[bold red]FAILED[/bold red] {title}")
         if tail:
@@ -182,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
     sections += carbon_section(cases, md_table)
     sections += service_match_section(cases, md_table)
     sections += web_section(webs, md_table)
+    sections += _load.markdown_section(loads, md_table)
     args.out.write_text(markdown(cases, info, fit, mode=mode, repeat=args.repeat, startup_s=startup,
                                  sections=sections), encoding="utf-8")
     console.print(f"report written to {args.out}")

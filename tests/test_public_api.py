@@ -11,7 +11,7 @@ PUBLIC = {
     "shanhai.store": {"Store", "backup", "current_version", "default_db_path", "latest_version",
                       "load_reference", "migrate", "open_store", "read_manifest", "reference_loaded", "restore"},
     "shanhai.synth": {"BuildResult", "CalibrationRow", "SynthConfig", "build", "calibration_table", "generate"},
-    "shanhai.engine": {"ENGINES", "connect", "insert", "materialize", "release"},
+    "shanhai.engine": {"ENGINES", "configure", "connect", "fetch", "insert", "materialize", "release"},
     "shanhai.cli": {"app", "main"},
     "shanhai.ingest": {"ImportResult", "Kind", "Problem", "import_file", "kind", "kinds"},
     "shanhai.policy": {"LIFECYCLE", "CreditRules", "LifecycleRules", "RankingRules", "SharingRules", "coop_rule_sets", "credit_rules", "lifecycle_rules", "ranking_rules", "sharing_rules", "ChainRules", "CoopTargets", "PairingRules", "coop_targets", "pairing_rule_sets", "pairing_rules", "chain_rule_sets", "chain_rules", "ENV_POLICY_DIR", "FLAGS", "FLAG_LABELS", "INDICATORS", "IndicatorDef", "PolicyError", "Preset",

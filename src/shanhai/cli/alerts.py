@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli.parquet import EngineOption, SourceOption, SparkMasterOption, configure_engine
 from shanhai.store import default_db_path, open_store
 from shanhai.store.audit import cli_user
 from shanhai.store.scope import Scope
@@ -44,12 +45,14 @@ def _pct(x) -> str:
 @app.command("scan")
 def scan(month: Annotated[str | None, typer.Option("--month", help="扫描月份 Month YYYY-MM (default: the latest).",
                                                    show_default=False)] = None,
-         rules: RulesOption = "default", db: DbOption = None, json_output: JsonOption = False) -> None:
+         rules: RulesOption = "default", engine: EngineOption = "duckdb", spark_master: SparkMasterOption = None,
+         source: SourceOption = None, db: DbOption = None, json_output: JsonOption = False) -> None:
     """扫描 Score every firm for a month and store the run, its alerts and the visit tasks."""
     from shanhai.jobs import alerts as ja
 
+    configure_engine(engine, spark_master)
     with _open(db, write=True) as store, lazy_progress(err if json_output else out) as progress:
-        doc = ja.scan(store, month, rules=rules, user=cli_user(), progress=progress)
+        doc = ja.scan(store, month, rules=rules, user=cli_user(), progress=progress, engine=engine, source=source)
     if json_output:
         emit_json(doc)
         return

@@ -22,6 +22,7 @@ from shanhai.cli import evaluate as _evaluate
 from shanhai.cli import ingest as _ingest
 from shanhai.cli import mujun as _mujun
 from shanhai.cli import opportunities as _opportunities
+from shanhai.cli import parquet as _parquet
 from shanhai.cli import policy as _policy
 from shanhai.cli import power_index as _power_index
 from shanhai.cli import report as _report
@@ -70,6 +71,7 @@ app.add_typer(_mujun.app, name="mujun")
 app.add_typer(_policy.app, name="policy")
 app.add_typer(_db.app, name="db")
 app.add_typer(_audit.app, name="audit")
+_db.app.command("export-parquet")(_parquet.export_parquet)
 app.add_typer(_report.app, name="report")
 app.add_typer(_users.app, name="users")
 app.add_typer(_chains.app, name="chains")

@@ -18,6 +18,8 @@ from shanhai.store import (
     restore as _restore,
 )
 from shanhai.store import audit
+from shanhai.store.backup import default_backup_dir, restore_in_place
+from shanhai.store.connection import check_readable
 
 app = typer.Typer(help="数据库 Create, inspect, back up and restore the database file.", no_args_is_help=True)
 
@@ -41,9 +43,12 @@ def init(db: DbOption = None, json_output: JsonOption = False) -> None:
 
 @app.command()
 def info(db: DbOption = None, json_output: JsonOption = False) -> None:
-    """查看 Show the schema version, datasets, row counts and the audit chain's state."""
+    """查看 Show the schema version, datasets, row counts and the audit chain's state.
+
+    Reads every table whole, so a damaged block anywhere is reported (one line, naming the table)."""
     path = db or default_db_path()
     with open_store(path, read_only=True) as store:
+        check_readable(store)
         counts = store.row_counts()
         datasets = store.con.execute(
             "SELECT dataset_id, kind, description FROM datasets ORDER BY dataset_id").fetchall()
@@ -72,13 +77,19 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
 
 @app.command()
 def backup(
-    dest: Annotated[Path, typer.Argument(help="新的备份文件夹 A new folder for the backup.")],
+    dest: Annotated[Path | None, typer.Argument(
+        help="新的备份文件夹 A new folder for the backup (default: <db>.backups/<UTC time>).",
+        show_default=False)] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """备份 Write a portable backup: one Parquet file per table plus a manifest with checksums."""
+    """备份 Write a portable backup: one Parquet file per table plus a manifest with checksums.
+
+    Without DEST the backup goes to <db>.backups/<UTC time>/, where `shanhai db restore` finds
+    the last one."""
     path = db or default_db_path()
-    with open_store(path) as store:
+    dest = dest or default_backup_dir(path)
+    with open_store(path, create=False) as store:
         manifest = _backup(store, dest)
     if json_output:
         emit_json({"db": str(path), "backup": str(dest), **manifest})
@@ -90,17 +101,30 @@ def backup(
 
 @app.command()
 def restore(
-    src: Annotated[Path, typer.Argument(help="备份文件夹 The backup folder.")],
+    src: Annotated[Path | None, typer.Argument(
+        help="备份文件夹 The backup folder (default: the last one in <db>.backups/).",
+        show_default=False)] = None,
     db: DbOption = None,
+    replace: Annotated[bool, typer.Option("--replace", help=(
+        "替换现有文件 Restore SRC over an existing database file, moving that file aside first "
+        "(always so without SRC)."))] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """恢复 Restore a backup into a new database file, checking every table's checksum."""
+    """恢复 Restore a backup (by default the last one in <db>.backups/), checking every table's checksum.
+
+    Without SRC (or with --replace) an existing database file, damaged or not, is moved aside to
+    <db>.set-aside-<UTC time>, never deleted; a failed restore puts it back. With SRC alone the
+    database file must not exist yet."""
     path = db or default_db_path()
-    result = _restore(src, path)
+    result = restore_in_place(src, path) if src is None or replace else {
+        **_restore(src, path), "backup": str(src), "set_aside": None}
     if json_output:
-        emit_json({"backup": str(src), "db": str(path), **result})
+        emit_json({"db": str(path), **result})
         return
     upgraded = (f", upgraded to version {result['upgraded_to']}"
                 if result["upgraded_to"] != result["schema_version"] else "")
-    out.print(f"已恢复 Restored {src} → {path}: {len(result['tables'])} tables, "
+    out.print(f"已恢复 Restored {result['backup']} → {path}: {len(result['tables'])} tables, "
               f"{fmt(sum(result['tables'].values()))} rows, checksums verified{upgraded}.")
+    if result["set_aside"]:
+        out.print(f"原文件已另存 The previous file is kept as {result['set_aside']} (not deleted).")
+

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli.parquet import EngineOption, SourceOption, SparkMasterOption, configure_engine
 from shanhai.store import default_db_path, open_store
 
 app = typer.Typer(help="评价 Run an evaluation and store it as a run (never overwritten).", no_args_is_help=True)
@@ -78,7 +79,9 @@ def mujun(
     policy_name: Annotated[str, typer.Option("--policy", help="政策预设 Preset name (`shanhai policy list`) or a "
                                                               ".toml file.")] = "zhejiang-2018",
     region: RegionOption = None,
-    engine: Annotated[str, typer.Option(help="计算引擎 Engine: duckdb (default) or spark.")] = "duckdb",
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
+    source: SourceOption = None,
     benchmarks: Annotated[str, typer.Option(help="基准值 preset: as the preset states; data: computed from the "
                                                  "data instead of published figures.")] = "preset",
     db: DbOption = None,
@@ -98,10 +101,11 @@ def mujun(
     path = db or default_db_path()
     preset = policy.get(policy_name)
     console = err if json_output else out
+    configure_engine(engine, spark_master)
     with open_store(path) as store:
         with lazy_progress(err) as progress:
             summary = job.run(store, preset.name if not policy_name.endswith(".toml") else policy_name, year, region,
-                              engine=engine, benchmarks=benchmarks, progress=progress)
+                              engine=engine, benchmarks=benchmarks, progress=progress, source=source)
         if out_file is not None:
             from shanhai.reports.mujun_excel import public_lists
 

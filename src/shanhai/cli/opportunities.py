@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, out
+from shanhai.cli.parquet import EngineOption, SparkMasterOption, configure_engine
 from shanhai.errors import ShanhaiError
 from shanhai.store import default_db_path, open_store
 
@@ -53,6 +54,8 @@ def opportunities(
         "--xlsx", help="导出工作簿 Also write the county's workbook (汇总, 建议, 机会图, 全部行业, 说明) to this .xlsx.",
         show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="覆盖已有文件 Overwrite an existing --xlsx file.")] = False,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """一县一业 产业机会 A county's industries by feasibility × attractiveness, with suggestions.
 
@@ -69,8 +72,9 @@ def opportunities(
     from shanhai.jobs.opportunities import opportunities as job
     from shanhai.store.scope import Scope
 
+    configure_engine(engine, spark_master)
     with open_store(db or default_db_path(), read_only=True) as store:
-        result = job(store, region, scope=Scope.province(), year=year, measure=measure, top=top)
+        result = job(store, region, scope=Scope.province(), year=year, measure=measure, top=top, engine=engine)
     written = None
     if xlsx is not None:
         from shanhai.reports.opportunities_excel import opportunities_workbook

@@ -2,7 +2,9 @@
 
 Analysis code asks this module for tables and never imports duckdb or pyspark itself, so the
 same expressions run on DuckDB (the default, embedded) and on PySpark (``engine="spark"``: local
-mode over a Parquet snapshot of the store's tables, see ``_spark``; needs the ``spark`` extra).
+mode over a Parquet snapshot of the store's tables, a cluster, or Spark Connect, see ``_spark``;
+needs the ``spark`` extra). Input tables may come from a Parquet dataset partitioned by year and
+county instead of the store (``_parquet``: ``--source parquet://DIR``). See docs/spark.md.
 """
 
 from __future__ import annotations
@@ -19,20 +21,32 @@ from shanhai.store import Store
 
 ENGINES = ("duckdb", "spark")
 
+# the Spark master for ``connect(store, "spark")`` when none is passed: set by the CLI's
+# ``--spark-master`` (``configure``); None = local mode, or Spark Connect when SPARK_REMOTE is set
+_spark_master: str | None = None
+
+
+def configure(*, spark_master: str | None = None) -> None:
+    """Set the Spark master every later ``connect(store, "spark")`` of this process uses."""
+    global _spark_master
+    _spark_master = spark_master or None
+
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def connect(store: Store, engine: str = "duckdb") -> BaseBackend:
+def connect(store: Store, engine: str = "duckdb", master: str | None = None) -> BaseBackend:
     """An Ibis backend on which the store's tables read under their own names: DuckDB through the
-    store's own connection, or PySpark in local mode (``engine="spark"``)."""
+    store's own connection, or PySpark (``engine="spark"``: local mode, or ``master`` / the
+    configured master, or Spark Connect when ``SPARK_REMOTE`` is set). A Parquet source attached
+    to the store (:func:`shanhai.engine._parquet.attach`) replaces its input tables on both."""
     if engine not in ENGINES:
         raise ShanhaiError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
     if engine == "spark":
         from shanhai.engine import _spark
 
-        return _spark.connect(store)
+        return _spark.connect(store, master or _spark_master)
     return ibis.duckdb.from_connection(store.con)
 
 
@@ -92,4 +106,4 @@ def release(backend: BaseBackend, table) -> None:
         table.release()
 
 
-__all__ = ["ENGINES", "connect", "insert", "materialize", "release"]
+__all__ = ["ENGINES", "configure", "connect", "fetch", "insert", "materialize", "release"]

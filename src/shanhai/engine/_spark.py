@@ -9,7 +9,11 @@ folder, removed when the backend or the store is garbage-collected, and at the l
 process exits (with the whole temporary folder: exports, Spark's warehouse and scratch space).
 
 One JVM per process (``local[2]``, four shuffle partitions, no UI, bound to 127.0.0.1, logs at
-ERROR, ANSI SQL), started on first use and stopped at exit. PySpark (the ``spark`` extra) and a
+ERROR, ANSI SQL), started on first use and stopped at exit. A cluster instead: ``master`` (the
+CLI's ``--spark-master``: ``spark://host:7077``, ``yarn``, ``k8s://…``), whose executors cannot
+read the driver's temporary folder, so store tables go to Spark as Arrow; or Spark Connect when
+``SPARK_REMOTE`` is set. A Parquet source attached to the store (``engine._parquet``) is read by
+Spark itself, from its partitioned folders. See docs/spark.md. PySpark (the ``spark`` extra) and a
 Java 17+ runtime are optional: a missing one is a :class:`ShanhaiError` saying how to install it.
 
 Two fixes to ibis 12's PySpark backend live here: data goes into and out of Spark as Arrow, not
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 INSTALL_PYSPARK = "install it with `uv sync --extra spark` (or `pip install 'shanhai[spark]'`)"
 INSTALL_JAVA = "install one, e.g. `apt-get install openjdk-17-jre-headless`"
 
-MASTER = "local[2]"
+MASTER = "local[2]"          # tests and one machine; a cluster: --spark-master URL or SPARK_REMOTE
 SHUFFLE_PARTITIONS = 4
 DRIVER_MEMORY = os.environ.get("SHANHAI_SPARK_MEMORY", "2g")
 
@@ -62,6 +66,7 @@ logger.spark.level = error
 _lock = threading.Lock()
 _session = None          # the process's root SparkSession (one JVM)
 _root: Path | None = None  # temp folder: warehouse, log config, per-backend exports
+_master: str | None = None  # the master the session was started with ("remote:URL" for Spark Connect)
 
 
 def _java() -> str | None:
@@ -105,22 +110,34 @@ def _require() -> None:
 
 
 def _shutdown() -> None:
-    global _session, _root
+    global _session, _root, _master
     with _lock:
         if _session is not None:
             with contextlib.suppress(Exception):  # the JVM may already be gone at exit
                 _session.stop()
             _session = None
+            _master = None
         if _root is not None:
             shutil.rmtree(_root, ignore_errors=True)
             _root = None
 
 
-def session():
-    """The process's Spark session in local mode, started on first call and reused."""
-    global _session, _root
+def _is_local(master: str) -> bool:
+    return master == "local" or master.startswith("local[")
+
+
+def session(master: str | None = None):
+    """The process's Spark session, started on first call and reused: local mode (``local[2]``)
+    unless ``master`` names a cluster (``spark://host:7077``, ``yarn``, ``k8s://…``) or
+    ``SPARK_REMOTE`` names a Spark Connect server (``sc://host:15002``), which wins. One process
+    holds one session: asking for another master afterwards is a :class:`ShanhaiError`."""
+    global _session, _root, _master
+    remote = os.environ.get("SPARK_REMOTE")
+    want = f"remote:{remote}" if remote else (master or MASTER)
     with _lock:
         if _session is not None:
+            if master is not None and want != _master:
+                raise ShanhaiError(f"Spark already runs on {_master} in this process: cannot switch to {want}")
             return _session
         _require()
         from pyspark.sql import SparkSession
@@ -129,18 +146,24 @@ def session():
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         root = Path(tempfile.mkdtemp(prefix="shanhai-spark-"))
+        if remote:
+            try:
+                s = SparkSession.builder.remote(remote).appName("shanhai").getOrCreate()
+            except Exception as exc:  # ImportError for the connect client's grpcio, or a refused connection
+                shutil.rmtree(root, ignore_errors=True)
+                raise ShanhaiError(f"could not reach the Spark Connect server SPARK_REMOTE={remote} (the client "
+                                   f"needs `pip install 'pyspark[connect]'`): {_first_line(exc)}") from exc
+            _session, _root, _master = s, root, want
+            atexit.register(_shutdown)
+            return s
         log4j = root / "log4j2.properties"
         log4j.write_text(_LOG4J)
         java_opts = f"-Dlog4j2.configurationFile=file:{log4j} -Dderby.system.home={root / 'derby'}"
-        builder = (SparkSession.builder.master(MASTER).appName("shanhai")
-                   .config("spark.driver.host", "127.0.0.1")
-                   .config("spark.driver.bindAddress", "127.0.0.1")
+        builder = (SparkSession.builder.master(want).appName("shanhai")
                    .config("spark.driver.memory", DRIVER_MEMORY)
                    .config("spark.driver.extraJavaOptions", java_opts)
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false")
-                   .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
-                   .config("spark.default.parallelism", str(SHUFFLE_PARTITIONS))
                    .config("spark.sql.session.timeZone", "UTC")
                    # as DuckDB: an overflow or a bad cast is an error, never a silent NULL or wrap
                    .config("spark.sql.ansi.enabled", "true")
@@ -148,16 +171,32 @@ def session():
                    .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
                    .config("spark.sql.warehouse.dir", str(root / "warehouse"))
                    .config("spark.local.dir", str(root / "local")))
+        if _is_local(want):
+            # one machine: loopback only, few partitions; a cluster keeps its own defaults
+            builder = (builder.config("spark.driver.host", "127.0.0.1")
+                       .config("spark.driver.bindAddress", "127.0.0.1")
+                       .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
+                       .config("spark.default.parallelism", str(SHUFFLE_PARTITIONS)))
         try:
             s = builder.getOrCreate()
         except Exception as exc:  # PySparkRuntimeError when the JVM does not start
             shutil.rmtree(root, ignore_errors=True)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ShanhaiError(f"could not start Spark in local mode (it needs a Java 17+ runtime): {first}") from exc
+            raise ShanhaiError(f"could not start Spark on {want} (it needs a Java 17+ runtime): "
+                               f"{_first_line(exc)}") from exc
         s.sparkContext.setLogLevel("ERROR")
-        _session, _root = s, root
+        _session, _root, _master = s, root, want
         atexit.register(_shutdown)
         return s
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def master() -> str | None:
+    """The master of the running session (``remote:URL`` for Spark Connect), or None."""
+    return _master
 
 
 def _backend_class():
@@ -181,21 +220,53 @@ def _backend_class():
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
 
         def export(self, name: str) -> None:
-            """Write store table ``name`` to Parquet and register it as a temp view (once)."""
+            """Make store table ``name`` a temp view of this session (once): from the Parquet
+            source attached to the store (read by Spark itself, distributed), else written to
+            Parquet by DuckDB (local mode) or sent as Arrow (a cluster cannot read the driver's
+            temporary folder)."""
             if name in self._shanhai_exported or name not in self._shanhai_store_tables:
                 return
+            from shanhai.engine import _parquet
+
             con = self._shanhai_store.con
             cols = con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()
+            source = _parquet.attached(self._shanhai_store).get(name)
+            if source is not None:
+                self._shanhai_parquet(name, source, cols)
+                self._shanhai_exported.add(name)
+                return
             # JSON has no Spark type: it goes over as text; everything else keeps its DuckDB type
             select = ", ".join(f'"{c}"::VARCHAR AS "{c}"' if t == "JSON" else f'"{c}"' for c, t in cols)
+            if not _is_local(_master or MASTER):
+                self._session.createDataFrame(con.execute(f'SELECT {select} FROM main."{name}"').fetch_arrow_table()
+                                              ).createOrReplaceTempView(name)
+                self._shanhai_exported.add(name)
+                return
             path = self._shanhai_folder / f"{name}.parquet"
             self._shanhai_folder.mkdir(parents=True, exist_ok=True)
             target = str(path).replace("'", "''")
             con.execute(f'COPY (SELECT {select} FROM "{name}") TO \'{target}\' (FORMAT parquet)')
             self._session.read.parquet(str(path)).createOrReplaceTempView(name)
             self._shanhai_exported.add(name)
+
+        def _shanhai_parquet(self, name: str, folder: Path, cols: list[tuple[str, str]]) -> None:
+            """A table folder of the Parquet layout as a view with the store's columns and types:
+            every file read (``recursiveFileLookup``: the values come from inside the files, not
+            from the partition folder names), each column cast to the store's type."""
+            import ibis
+            from ibis.backends.pyspark.datatypes import PySparkSchema
+
+            schema = ibis.duckdb.from_connection(self._shanhai_store.con).get_schema(name)
+            want = {f.name: f.dataType for f in PySparkSchema.from_ibis(schema).fields}
+            df = self._session.read.option("recursiveFileLookup", "true").parquet(str(folder))
+            have = {f.name: f.dataType for f in df.schema.fields}
+            missing = [c for c, _ in cols if c not in have]
+            if missing:
+                raise ShanhaiError(f"Parquet table {name} ({folder}) lacks column(s) {', '.join(missing)}")
+            df.select(*(df[c] if have[c] == want[c] else df[c].cast(want[c]).alias(c) for c, _ in cols)
+                      ).createOrReplaceTempView(name)
 
         def table(self, name: str, /, *, database=None):
             if database is None and self._shanhai_store is not None:
@@ -240,14 +311,16 @@ def _backend_class():
 _BACKEND_CLASS = None
 
 
-def connect(store: Store) -> BaseBackend:
-    """An Ibis PySpark backend (local mode) on which the store's tables read under their names."""
+def connect(store: Store, master: str | None = None) -> BaseBackend:
+    """An Ibis PySpark backend on which the store's tables read under their names (local mode
+    unless ``master`` or ``SPARK_REMOTE`` says otherwise, see :func:`session`)."""
     global _BACKEND_CLASS
-    root_session = session()
+    root_session = session(master)
     if _BACKEND_CLASS is None:
         _BACKEND_CLASS = _backend_class()
     backend = _BACKEND_CLASS()
-    backend = backend.connect(root_session.newSession())
+    # a Spark Connect session cannot make sibling sessions: its views are shared (named per table)
+    backend = backend.connect(root_session if (_master or "").startswith("remote:") else root_session.newSession())
     folder = _root / "exports" / secrets.token_hex(6)
     backend._shanhai_attach(store, folder)
     # the exports go with the backend or the store, whichever goes first (and all of them at exit)
@@ -256,4 +329,4 @@ def connect(store: Store) -> BaseBackend:
     return backend
 
 
-__all__ = ["connect", "session"]
+__all__ = ["connect", "master", "session"]

@@ -35,6 +35,7 @@ from shanhai.ingest import headers as _headers
 from shanhai.ingest.read import Reread, Source, open_source
 from shanhai.ingest.spec import Kind, kind as _kind
 from shanhai.store import Store, audit, load_reference, reference_loaded
+from shanhai.store.connection import disk_full
 from shanhai.store.scope import Scope
 from shanhai.store.sql import literal
 from shanhai.store.sql import values as sql_values
@@ -116,16 +117,25 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
     path = Path(path)
     if year is not None and not 1949 <= year <= 2100:
         raise ShanhaiError(f"--year {year} is out of range (1949-2100)")
-    source = open_source(path, sheet=sheet, encoding=encoding)
     try:
+        source = open_source(path, sheet=sheet, encoding=encoding)
         try:
-            return _import(store, kind, source, year, dry_run, username, progress, scope)
-        except Reread as again:      # the CSV fast path guessed wrong: nothing is written yet
+            try:
+                return _import(store, kind, source, year, dry_run, username, progress, scope)
+            except Reread as again:      # the CSV fast path guessed wrong: nothing is written yet
+                source.close()
+                source = again.source
+                return _import(store, kind, source, year, dry_run, username, progress, scope)
+        finally:
             source.close()
-            source = again.source
-            return _import(store, kind, source, year, dry_run, username, progress, scope)
-    finally:
-        source.close()
+    except (OSError, duckdb.Error) as exc:
+        if not disk_full(exc):
+            raise
+        # the transaction was rolled back (or never committed): the store holds what it held before
+        raise ShanhaiError(
+            f"the disk is full: importing {path.name} needed more space than is free where the database "
+            f"({store.path}) or the temporary folder lives ({exc}); nothing of this file was stored: "
+            "free some space and import it again") from exc
 
 
 def _import(store: Store, kind: Kind, source: Source, year: int | None, dry_run: bool, username: str | None,
@@ -197,7 +207,12 @@ def _import(store: Store, kind: Kind, source: Source, year: int | None, dry_run:
                                     if result.scope else {})})
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # a failed COMMIT (a full disk at the checkpoint) has already ended the transaction:
+            # a second ROLLBACK would raise and hide the error that matters
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.TransactionException:
+                pass
             raise
     progress("完成 done", 1.0)
     return result

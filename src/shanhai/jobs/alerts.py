@@ -92,28 +92,47 @@ def inputs_fingerprint(store: Store, month: dt.date, rules: AlertRules) -> str:
 
 # ---- the scan ------------------------------------------------------------------------------------
 
-def scan(store: Store, month=None, *, rules: str = "default", user: str | None = None, progress=None) -> dict:
-    """Score every firm for ``month`` and store the run, its alerts and the cycle's visit tasks."""
+def scan(store: Store, month=None, *, rules: str = "default", user: str | None = None, progress=None,
+         engine: str = "duckdb", source: str | None = None) -> dict:
+    """Score every firm for ``month`` and store the run, its alerts and the cycle's visit tasks.
+
+    ``engine``: duckdb (the query ``analysis.alerts.scan_sql``) or spark (the same scan as an Ibis
+    expression, ``analysis.alerts_ibis``; scores rounded and filtered back in DuckDB). ``source``:
+    ``parquet://DIR`` reads electricity and firms from a Parquet dataset (``engine._parquet``)."""
+    from shanhai.engine import ENGINES
+    from shanhai.engine._parquet import attach
+
+    if engine not in ENGINES:
+        raise ShanhaiError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    with attach(store, source):
+        return _scan(store, month, rules=rules, user=user, progress=progress, engine=engine, source=source)
+
+
+def _scan(store: Store, month, *, rules: str, user: str | None, progress, engine: str, source: str | None) -> dict:
     step = progress or (lambda label, fraction: None)
     started = time.perf_counter()
     r = alert_rules(rules)
     m = _month(store, month)
     con = store.con
     step("扫描 scanning", 0.1)
-    con.execute("SET preserve_insertion_order = false")   # lets the window operator stream: less memory
-    try:
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _alert_scan AS
-            SELECT s.*, e.county_adcode, e.town_adcode
-            FROM ({aa.scan_sql(r, month=m)}) s LEFT JOIN enterprises e ON e.uscc = s.uscc
-            WHERE s.score >= {float(r.score.alert_at)!r}""")
-    finally:
-        con.execute("RESET preserve_insertion_order")
+    if engine == "duckdb":
+        con.execute("SET preserve_insertion_order = false")   # lets the window operator stream: less memory
+        try:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _alert_scan AS
+                SELECT s.*, e.county_adcode, e.town_adcode
+                FROM ({aa.scan_sql(r, month=m)}) s LEFT JOIN enterprises e ON e.uscc = s.uscc
+                WHERE s.score >= {float(r.score.alert_at)!r}""")
+        finally:
+            con.execute("RESET preserve_insertion_order")
+    else:
+        _scan_on(store, engine, r, m)
     scanned = con.execute(f"SELECT count(*) FROM electricity_monthly WHERE month = {literal(m)}").fetchone()[0]
     now = _now()
     run_id = f"alerts-{m:%Y%m}-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     params = {"month": m.isoformat(), "region": "330000", "rules_fingerprint": r.fingerprint(),
               "alert_at": r.score.alert_at, "task_at": r.tasks.score_at, "cap_per_town": r.tasks.cap_per_town,
-              "suppress_months": r.tasks.suppress_months, "firms_scanned": scanned}
+              "suppress_months": r.tasks.suppress_months, "firms_scanned": scanned, "engine": engine,
+              "source": source or "store"}
     step("保存 storing", 0.6)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -158,6 +177,28 @@ def scan(store: Store, month=None, *, rules: str = "default", user: str | None =
             "firms_scanned": scanned, "alerts": counts.get(True, 0) + counts.get(False, 0),
             "new_alerts": counts.get(True, 0), "repeats": counts.get(False, 0), "tasks": tasks,
             "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _scan_on(store: Store, engine: str, r: AlertRules, m: dt.date) -> None:
+    """``_alert_scan`` from the Ibis scan on another engine: the firms within 0.01 of the alert
+    score come back as Arrow (a superset), and DuckDB rounds the score and keeps those at or
+    above it, exactly as ``scan_sql`` rounds (see ``analysis.alerts_ibis``)."""
+    from shanhai.analysis import alerts_ibis
+    from shanhai.engine import connect, fetch
+
+    backend = connect(store, engine)
+    expr = alerts_ibis.scan_expr(backend, r, m)
+    expr = expr.filter(expr.score_raw >= float(r.score.alert_at) - 0.01)
+    arrow = fetch(backend, expr)
+    store.con.register("_alert_scan_in", arrow)
+    try:
+        store.con.execute(f"""CREATE OR REPLACE TEMP TABLE _alert_scan AS
+            SELECT s.uscc, s.month, {', '.join('s.' + c for c in aa.FIGURES)}, {', '.join('s.' + c for c in aa.POINTS)},
+                   round(s.score_raw, 2) AS score, s.kind, s.eligible, e.county_adcode, e.town_adcode
+            FROM _alert_scan_in s LEFT JOIN enterprises e ON e.uscc = s.uscc
+            WHERE round(s.score_raw, 2) >= {float(r.score.alert_at)!r}""")
+    finally:
+        store.con.unregister("_alert_scan_in")
 
 
 def _issue_tasks(store: Store, r: AlertRules, run_id: str, month: dt.date, now: dt.datetime) -> int:

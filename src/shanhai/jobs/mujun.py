@@ -91,8 +91,18 @@ def _previous_run(store: Store, name: str, year: int, region: str) -> str | None
 
 
 def run(store: Store, policy_name: str, year: int, region: str | None = None, *, engine: str = "duckdb",
-        benchmarks: str = "preset", user: str | None = None, progress=None) -> RunSummary:
-    """Evaluate ``year`` with a preset and store the run; returns its summary."""
+        benchmarks: str = "preset", user: str | None = None, progress=None, source: str | None = None) -> RunSummary:
+    """Evaluate ``year`` with a preset and store the run; returns its summary. ``source``:
+    ``parquet://DIR`` reads the input tables from a Parquet dataset (``engine._parquet``)."""
+    from shanhai.engine._parquet import attach
+
+    with attach(store, source):
+        return _run(store, policy_name, year, region, engine=engine, benchmarks=benchmarks, user=user,
+                    progress=progress, source=source)
+
+
+def _run(store: Store, policy_name: str, year: int, region: str | None, *, engine: str, benchmarks: str,
+         user: str | None, progress, source: str | None) -> RunSummary:
     from shanhai.analysis import mujun
     from shanhai.engine import connect, insert
 
@@ -123,13 +133,13 @@ def run(store: Store, policy_name: str, year: int, region: str | None = None, *,
     evaluation = mujun.evaluate(backend, preset, year, scope.adcode, benchmarks=benchmarks, previous=previous)
     try:
         return _store_run(store, backend, store_backend, evaluation, preset, year, scope, benchmarks, engine, user,
-                          notes, prev_id, step, started)
+                          notes, prev_id, step, started, source)
     finally:
         evaluation.release()
 
 
 def _store_run(store, backend, store_backend, evaluation, preset, year, scope, benchmarks, engine, user, notes,
-               prev_id, step, started) -> RunSummary:
+               prev_id, step, started, source=None) -> RunSummary:
     from shanhai.analysis import mujun
     from shanhai.engine import insert
 
@@ -137,7 +147,7 @@ def _store_run(store, backend, store_backend, evaluation, preset, year, scope, b
     run_id = f"mujun-{year}-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     fingerprint = policy.fingerprint(preset)
     params = {"year": year, "region": scope.adcode, "region_level": scope.level, "benchmarks": benchmarks,
-              "engine": engine, "policy_fingerprint": fingerprint, "previous_run": prev_id,
+              "engine": engine, "source": source or "store", "policy_fingerprint": fingerprint, "previous_run": prev_id,
               "indicators_used": list(evaluation.used),   # the view mujun_results shows these values
               "policy": json.loads(policy._load.canonical_json(preset))}
     con = store.con

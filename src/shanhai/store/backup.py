@@ -14,6 +14,11 @@ Encrypted backups: a backup of an encrypted database (``$SHANHAI_DB_KEY`` set) w
 file with Parquet modular encryption (AES-GCM, footer and columns) under a 256-bit key derived from
 ``$SHANHAI_DB_KEY``; the manifest says ``"encrypted": true`` (never the key). Restoring one needs
 the same key, and restores into an encrypted database.
+
+Where backups live by default: ``<db>.backups/<UTC time>/`` beside the database file
+(:func:`default_backup_dir`); :func:`latest_backup` finds the newest one there, and
+:func:`restore_in_place` brings it back over a damaged (or unwanted) database file after moving
+that file aside to ``<db>.set-aside-<UTC time>`` — it never deletes it.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
-from shanhai.errors import ShanhaiError
+from shanhai.errors import DatabaseLockedError, ShanhaiError
 from shanhai.store import audit
 from shanhai.store import migrator as _migrations
 from shanhai.store.connection import ENV_KEY, Store, db_key, open_store
@@ -85,6 +92,7 @@ def backup(store: Store, dest: str | Path, *, username: str | None = None) -> di
     manifest = {
         "format": FORMAT,
         "shanhai_version": __version__,
+        "created_at": _stamp(),
         "schema_version": store.schema_version,
         "encrypted": bool(encryption),
         "source": str(store.path),
@@ -119,7 +127,8 @@ def restore(src: str | Path, db_path: str | Path) -> dict:
     src, db_path = Path(src), Path(db_path)
     manifest = read_manifest(src)
     if db_path.exists():
-        raise ShanhaiError(f"refusing to restore into {db_path}: the file exists; restore into a new file")
+        raise ShanhaiError(f"refusing to restore into {db_path}: the file exists; restore into a new file, "
+                           "or add --replace to move it aside (kept as <db>.set-aside-<time>, never deleted)")
     known = _migrations.discover()
     version = manifest["schema_version"]
     if version > _migrations.latest_version(known):
@@ -194,3 +203,96 @@ def restore(src: str | Path, db_path: str | Path) -> dict:
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+# ---- default places: <db>.backups/<time>/ and restoring the last one in place ------------------
+
+def _stamp() -> str:
+    """UTC time to the microsecond, sortable as text: 20261207T104102.123456Z."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def backups_root(db_path: str | Path) -> Path:
+    """The folder holding a database's backups by default: ``<db>.backups`` beside the file."""
+    return Path(f"{db_path}.backups")
+
+
+def default_backup_dir(db_path: str | Path) -> Path:
+    """A new folder for the next backup: ``<db>.backups/<UTC time>``."""
+    return backups_root(db_path) / _stamp()
+
+
+def list_backups(db_path: str | Path) -> list[tuple[str, Path]]:
+    """Backups of ``db_path`` in its default folder, oldest first, as (created_at, folder).
+
+    Ordered by the manifest's ``created_at`` (backups written before it existed: the manifest's
+    modification time); folders without a readable manifest are not backups and are skipped."""
+    root = backups_root(db_path)
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in root.iterdir():
+        try:
+            manifest = read_manifest(folder)
+        except (ShanhaiError, OSError):
+            continue
+        when = manifest.get("created_at") or datetime.fromtimestamp(
+            (folder / "manifest.json").stat().st_mtime, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        found.append((when, folder))
+    return sorted(found)
+
+
+def latest_backup(db_path: str | Path) -> Path:
+    """The newest backup in ``<db>.backups/``; a clear error when there is none."""
+    found = list_backups(db_path)
+    if not found:
+        raise ShanhaiError(
+            f"no backup of {db_path} in {backups_root(db_path)}: name the backup folder "
+            f"(`shanhai db restore SRC --db {db_path}`), or take backups with `shanhai db backup --db {db_path}`")
+    return found[-1][1]
+
+
+def _refuse_if_in_use(db_path: Path) -> None:
+    """Refuse to touch a file a running Shanhai process holds (a damaged file may not open at all:
+    only the lock matters here). A file that is not DuckDB's is held by no Shanhai process."""
+    from shanhai.store.connection import foreign_file
+
+    if foreign_file(db_path):
+        return
+    try:
+        duckdb.connect(str(db_path), read_only=True).close()
+    except duckdb.Error as exc:
+        if "Could not set lock" in str(exc) or "Conflicting lock" in str(exc):
+            raise DatabaseLockedError(
+                f"database {db_path} is in use by another Shanhai process: stop it (e.g. `shanhai serve`) "
+                "before restoring over it") from exc
+
+
+def restore_in_place(src: str | Path | None, db_path: str | Path) -> dict:
+    """Restore ``src`` (default: :func:`latest_backup`) as ``db_path``.
+
+    An existing ``db_path`` (and its ``.wal``) is first moved aside to ``<db>.set-aside-<UTC time>``
+    — kept, never deleted — and moved back if the restore fails. Returns :func:`restore`'s result
+    with ``backup`` (the folder used) and ``set_aside`` (the kept file, or ``None``)."""
+    db_path = Path(db_path)
+    src = latest_backup(db_path) if src is None else Path(src)
+    read_manifest(src)                                   # a bad backup fails before anything moves
+    aside = None
+    wal = Path(f"{db_path}.wal")
+    if db_path.exists():
+        if db_path.is_dir():
+            raise ShanhaiError(f"{db_path} is a folder, not a database file")
+        _refuse_if_in_use(db_path)
+        aside = db_path.with_name(f"{db_path.name}.set-aside-{_stamp()}")
+        os.replace(db_path, aside)
+        if wal.exists():
+            os.replace(wal, Path(f"{aside}.wal"))
+    try:
+        result = restore(src, db_path)
+    except BaseException:
+        if aside is not None and not db_path.exists():
+            os.replace(aside, db_path)
+            if Path(f"{aside}.wal").exists():
+                os.replace(Path(f"{aside}.wal"), wal)
+        raise
+    return {**result, "backup": str(src), "set_aside": None if aside is None else str(aside)}

@@ -184,6 +184,9 @@ def open_store(
             )
         if db_path.parent and not db_path.parent.exists():
             raise ShanhaiError(f"cannot create database {db_path}: folder {db_path.parent} does not exist")
+    foreign = foreign_file(db_path)
+    if foreign:
+        raise ShanhaiError(foreign)
     try:
         con = (_connect_encrypted(db_path, key, read_only) if key
                else duckdb.connect(str(db_path), read_only=read_only))
@@ -198,7 +201,7 @@ def open_store(
             ) from exc
         if "Wrong encryption key" in message:
             raise ShanhaiError(f"cannot open database {db_path}: {ENV_KEY} is not its encryption key") from exc
-        raise ShanhaiError(f"cannot open database {db_path}: {message}") from exc
+        raise ShanhaiError(damage_message(db_path, exc) or f"cannot open database {db_path}: {message}") from exc
     except duckdb.Error as exc:
         message = str(exc)
         if "without a key" in message:
@@ -207,12 +210,17 @@ def open_store(
             raise ShanhaiError(
                 f"database {db_path} is not encrypted but {ENV_KEY} is set: unset it to open the file, or "
                 f"encrypt it with `shanhai db backup` and then `shanhai db restore` with {ENV_KEY} set") from exc
-        raise ShanhaiError(f"{db_path} is not a Shanhai (DuckDB) database: {exc}") from exc
+        raise ShanhaiError(damage_message(db_path, exc)
+                           or f"{db_path} is not a Shanhai (DuckDB) database: {exc}") from exc
     con.execute("SET enable_progress_bar = false")  # Rich owns the terminal
     store = Store(db_path, con, read_only)
     try:
         known = _migrations.discover()
-        have = _migrations.current_version(con)
+        try:
+            store.tables()
+            have = _migrations.current_version(con)
+        except duckdb.Error as exc:      # the catalog or the ledger is unreadable
+            raise ShanhaiError(damage_message(db_path, exc) or f"cannot read database {db_path}: {exc}") from exc
         latest = _migrations.latest_version(known)
         if have == 0 and store.tables():
             raise SchemaError(
@@ -237,3 +245,82 @@ def open_store(
         con.close()
         raise
     return store
+
+
+# ---- clear messages for files that are not (or no longer) a readable Shanhai database ----------
+
+# A DuckDB file starts with an 8-byte checksum and the magic bytes "DUCK" (storage format v1+).
+_DUCKDB_MAGIC = (8, b"DUCK")
+_SIGNATURES = (
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel workbook?)"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+def _restore_hint(db_path: Path) -> str:
+    return (f"restore the last backup with `shanhai db restore --db {db_path}` "
+            "(the damaged file is kept aside, never deleted)")
+
+
+def foreign_file(db_path: Path) -> str | None:
+    """A one-line message when ``db_path`` exists but is not a DuckDB file, judged by its first
+    bytes (so DuckDB never tries to open it: it would reach for an extension for an SQLite file)."""
+    try:
+        if not db_path.is_file():
+            return None if not db_path.exists() else f"{db_path} is a folder, not a database file"
+        with db_path.open("rb") as handle:
+            head = handle.read(64)
+    except OSError as exc:
+        return f"cannot read database {db_path}: {exc.strerror or exc}"
+    if not head:
+        return f"{db_path} is an empty file, not a valid DuckDB database: " + _restore_hint(db_path)
+    offset, magic = _DUCKDB_MAGIC
+    if head[offset:offset + len(magic)] == magic:
+        return None
+    what = next((name for signature, name in _SIGNATURES if head.startswith(signature)), None)
+    if what is None:
+        try:
+            head.decode("utf-8")
+            what = "a text file"
+        except UnicodeDecodeError:
+            what = "damaged or another program's file (its first bytes are not a DuckDB header)"
+    return (f"{db_path} is {what}, not a valid DuckDB database (so not a Shanhai one): check --db / "
+            "$SHANHAI_DB, or if this was the database, " + _restore_hint(db_path))
+
+
+def damage_message(db_path: Path, exc: BaseException) -> str | None:
+    """A one-line message for DuckDB's errors about a damaged file (bad checksum, unreadable
+    header); ``None`` for other errors."""
+    text = str(exc)
+    if "Corrupt database file" in text or "not a valid DuckDB database file" in text:
+        detail = text.split("\n", 1)[0].replace("IO Error: ", "")
+        return f"database {db_path} is damaged ({detail}): " + _restore_hint(db_path)
+    return None
+
+
+def check_readable(store: Store) -> None:
+    """Read every table whole (DuckDB checks each block's checksum as it reads it); a damaged
+    block becomes a one-line :class:`ShanhaiError` naming the table."""
+    for table in store.tables():
+        try:
+            store.checksum(table)
+        except duckdb.Error as exc:
+            message = damage_message(store.path, exc)
+            if message is None:
+                raise
+            raise ShanhaiError(f"table {table}: {message}") from exc
+
+
+_DISK_FULL = ("No space left on device", "File too large", "Disk quota exceeded")
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (an OSError or a DuckDB error) says the disk (or the file-size limit) is full."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return True
+    return isinstance(exc, duckdb.Error) and any(t in str(exc) for t in _DISK_FULL)
