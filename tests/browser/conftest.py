@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from types import SimpleNamespace
 
-import pytest
-
 import pyotp
+import pytest
+from browser_helpers import running_server
 
 from shanhai.jobs import mujun
 from shanhai.store import accounts, open_store
@@ -41,12 +39,6 @@ def totp_code(username: str) -> str:
         time.sleep(1)
     entry[1] = use
     return pyotp.TOTP(entry[0]).generate_otp(use)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -79,24 +71,8 @@ def browser_db(small_db, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def server(browser_db):
-    import uvicorn
-
-    from shanhai.web.app import create_app
-
-    port = _free_port()
-    config = uvicorn.Config(create_app(browser_db.path, secret_key="browser-tests"), host="127.0.0.1",
-                            port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", db=browser_db)
-    srv.should_exit = True
-    thread.join(10)
+    with running_server(browser_db.path, "browser-tests") as url:
+        yield SimpleNamespace(url=url, db=browser_db)
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,6 @@ browser server has no scan and its store cannot be written from outside)."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -17,18 +15,14 @@ import pytest
 from shanhai.jobs import alerts as ja
 from shanhai.store import accounts, open_store
 
+from browser_helpers import running_server, signed_in_page
+
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-alerts-password-1"
 
 
 @pytest.fixture(scope="module")
 def alerts_server(small_db, tmp_path_factory):
-    import socket
-
-    import uvicorn
-
-    from shanhai.web.app import create_app
-
     path = tmp_path_factory.mktemp("browser_alerts") / "alerts.duckdb"
     shutil.copy(small_db, path)
     with open_store(path) as store:
@@ -36,38 +30,14 @@ def alerts_server(small_db, tmp_path_factory):
         county, alert_id, task_id = store.con.execute(
             "SELECT county_adcode, alert_id, task_id FROM visit_tasks ORDER BY priority DESC LIMIT 1").fetchone()
         accounts.add_user(store, "ba-county", PASSWORD, "county", county, "预警县用户")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(path, secret_key="browser-alerts"), host="127.0.0.1", port=port,
-                                       log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", alert_id=alert_id, task_id=task_id, county=county)
-    srv.should_exit = True
-    thread.join(10)
+    with running_server(path, "browser-alerts") as url:
+        yield SimpleNamespace(url=url, alert_id=alert_id, task_id=task_id, county=county)
 
 
 def test_a_visit_task_from_open_to_closed(browser, alerts_server):
     url = alerts_server.url
-    context = browser.new_context(locale="zh-CN")
+    context, page, errors = signed_in_page(browser, url, "ba-county", PASSWORD, timeout_ms=30_000)
     try:
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.goto(f"{url}/signin")
-        page.fill("input[name=username]", "ba-county")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
-        assert "/signin" not in page.url
 
         page.goto(f"{url}/alerts")
         row = page.locator(f"#alerts-table tr[data-alert='{alerts_server.alert_id}']")

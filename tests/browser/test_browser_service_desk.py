@@ -10,8 +10,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import threading
-import time
 import zipfile
 from types import SimpleNamespace
 
@@ -23,18 +21,14 @@ from shanhai.jobs import service_requests as jr
 from shanhai.store import accounts, open_store
 from shanhai.store.scope import Scope
 
+from browser_helpers import running_server, signed_in_page, watch
+
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-desk-password-1"
 
 
 @pytest.fixture(scope="module")
 def desk_server(small_db, tmp_path_factory):
-    import socket
-
-    import uvicorn
-
-    from shanhai.web.app import create_app
-
     path = tmp_path_factory.mktemp("browser_desk") / "desk.duckdb"
     shutil.copy(small_db, path)
     with open_store(path) as store:
@@ -53,43 +47,15 @@ def desk_server(small_db, tmp_path_factory):
         jp.enrol(store, p, other[0])
         jp.run(store, user="tests")
         accounts.add_user(store, "bd-county", PASSWORD, "county", county, "服务县用户")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(path, secret_key="browser-desk"), host="127.0.0.1", port=port,
-                                       log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", county=county, firm=firm, other=other, other_req=other_req)
-    srv.should_exit = True
-    thread.join(10)
-
-
-def _watch(page, errors):
-    page.set_default_timeout(30_000)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    with running_server(path, "browser-desk") as url:
+        yield SimpleNamespace(url=url, county=county, firm=firm, other=other, other_req=other_req)
 
 
 def test_a_request_from_portal_intake_to_closed(browser, desk_server):
     url, (uscc, name) = desk_server.url, desk_server.firm
-    officer = browser.new_context(locale="zh-CN")
+    officer, page, errors = signed_in_page(browser, url, "bd-county", PASSWORD)
     firm_ctx = browser.new_context(locale="zh-CN")
-    errors: list[str] = []
     try:
-        page = officer.new_page()
-        _watch(page, errors)
-        page.goto(f"{url}/signin")
-        page.fill("input[name=username]", "bd-county")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
-        assert "/signin" not in page.url
         # the officer issues the firm its access link (QR code drawn server-side)
         page.goto(f"{url}/service/firm/{uscc}")
         page.click("#issue-link button[type=submit]")
@@ -99,7 +65,7 @@ def test_a_request_from_portal_intake_to_closed(browser, desk_server):
         token = re.search(r"/e/([A-Za-z0-9_-]+)$", link).group(1)
         # the firm submits a request through the portal form, without signing in
         fp = firm_ctx.new_page()
-        _watch(fp, errors)
+        watch(fp, errors)
         fp.goto(f"{url}/e/{token}")
         assert name in fp.content()
         fp.fill("#portal-form input[name=title]", "浏览器门户诉求")
@@ -133,14 +99,8 @@ def test_a_request_from_portal_intake_to_closed(browser, desk_server):
 
 def test_a_county_officer_cannot_see_another_county(browser, desk_server):
     url = desk_server.url
-    ctx = browser.new_context(locale="zh-CN")
+    ctx, page, _ = signed_in_page(browser, url, "bd-county", PASSWORD)
     try:
-        page = ctx.new_page()
-        page.goto(f"{url}/signin")
-        page.fill("input[name=username]", "bd-county")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
         other_uscc, other_name = desk_server.other
         for path in ("/service/requests?status=all", "/service/lists", "/service/lists?kind=struggling",
                      "/service/pipeline"):

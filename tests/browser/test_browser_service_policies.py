@@ -8,14 +8,13 @@ a copy of the small province."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from types import SimpleNamespace
 
 import pytest
 
 from shanhai.store import accounts, open_store
+
+from browser_helpers import running_server, signed_in_page
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-service-password-1"
@@ -25,47 +24,19 @@ ITEM = "zhuji-digital-spend-2024"
 
 @pytest.fixture(scope="module")
 def service_server(small_db, tmp_path_factory):
-    import uvicorn
-
-    from shanhai.web.app import create_app
-
     path = tmp_path_factory.mktemp("browser_service") / "service.duckdb"
     shutil.copy(small_db, path)
     with open_store(path) as store:
         accounts.add_user(store, "bs-county", PASSWORD, "county", COUNTY, "诸暨经信局")
         far = store.con.execute("SELECT uscc FROM enterprises WHERE county_adcode LIKE '3301%' LIMIT 1").fetchone()[0]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(path, secret_key="browser-service"), host="127.0.0.1", port=port,
-                                       log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", far=far)
-    srv.should_exit = True
-    thread.join(10)
+    with running_server(path, "browser-service") as url:
+        yield SimpleNamespace(url=url, far=far)
 
 
 def test_an_officer_matches_confirms_and_pays(browser, service_server):
     url = service_server.url
-    context = browser.new_context(locale="zh-CN")
+    context, page, errors = signed_in_page(browser, url, "bs-county", PASSWORD, timeout_ms=60_000)
     try:
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.goto(f"{url}/signin")
-        page.fill("input[name=username]", "bs-county")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
-        assert "/signin" not in page.url
 
         page.goto(f"{url}/service")
         page.click("#service-run-match")

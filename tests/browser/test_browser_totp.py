@@ -6,8 +6,6 @@ raises a script error. A server of its own runs over a small database at the def
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from datetime import timezone
 from types import SimpleNamespace
@@ -17,35 +15,20 @@ import pytest
 
 from shanhai.store import accounts, load_reference, open_store
 
+from browser_helpers import running_server
+
 pytestmark = pytest.mark.browser
 PASSWORD = "Browser-totp-pass-1"
 
 
 @pytest.fixture(scope="module")
 def totp_server(tmp_path_factory):
-    import uvicorn
-
-    from shanhai.web.app import create_app
-
     path = tmp_path_factory.mktemp("browser_totp") / "totp.duckdb"
     with open_store(path) as store:
         load_reference(store.con)
         accounts.add_user(store, "bt-admin", PASSWORD, "admin", None, "双因素管理员")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(path, secret_key="browser-totp"), host="127.0.0.1", port=port,
-                                       log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}")
-    srv.should_exit = True
-    thread.join(10)
+    with running_server(path, "browser-totp") as url:
+        yield SimpleNamespace(url=url)
 
 
 def _code(secret: str, used: set[int]) -> str:

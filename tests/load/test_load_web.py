@@ -47,6 +47,9 @@ def load_db(small_db, tmp_path_factory):
         year = store.con.execute("SELECT max(year) FROM enterprise_years").fetchone()[0]
         mujun.run(store, "zhejiang-2018", year, user="tests")
         accounts.add_user(store, USER, PASSWORD, "province", "330000", "压力测试")
+        # province accounts enrol TOTP at first sign-in by default (issue 13); this test signs in
+        # with a password only, so only admins need the second factor here
+        accounts.set_security_setting(store, "totp_required_roles", "admin", actor="tests")
         store.con.execute("DELETE FROM electricity_monthly")
         store.con.execute("CHECKPOINT")
     return path, file

@@ -20,7 +20,9 @@ user and to admins; a restart forgets finished jobs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
 import secrets
 import threading
@@ -46,6 +48,7 @@ KINDS_ZH = {"import": "数据导入", "evaluate": "亩均评价", "report": "专
             "chains": "产业链模型"}
 STATUS_LABELS = {"queued": ("排队中", "queued"), "running": ("运行中", "running"),
                  "done": ("已完成", "done"), "failed": ("失败", "failed")}
+BACKGROUND_NICE = 10      # the worker thread's nice value while it runs jobs (Linux)
 KEEP_FINISHED = 500
 
 
@@ -166,6 +169,7 @@ class JobRunner:
                 self.jobs.pop(j.job_id, None)
 
     def _work(self) -> None:
+        _background_priority()
         cursor = self.base.con.cursor()
         store = Store(self.base.path, cursor, False)
         try:
@@ -177,7 +181,7 @@ class JobRunner:
                 if job is None:
                     continue
                 self.busy = True
-                with self.write_lock:
+                with self.write_lock, _one_thread(cursor):
                     try:
                         self._run(job, store)
                     finally:
@@ -306,3 +310,25 @@ def job_page(request: Request, job_id: str, user: User = Depends(current_user)):
 def job_status(request: Request, job_id: str, user: User = Depends(current_user)) -> JSONResponse:
     """后台任务状态 A background job's status and progress (only its user and admins see it)."""
     return JSONResponse(_visible_job(request, job_id, user).as_dict())
+
+
+def _background_priority() -> None:
+    """Lower the worker thread's scheduling priority (Linux: nice 10 for this thread alone), so
+    pages and API answers go first when a job and readers want the same cores."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (AttributeError, OSError):  # not Linux, or not permitted: the job runs at normal priority
+        pass
+
+
+@contextlib.contextmanager
+def _one_thread(cursor):
+    """Run a job on its own (low-priority) thread only: DuckDB's worker threads are shared by every
+    query of the process and run at normal priority, so while a job runs they are switched off
+    (``SET threads = 1``: each query then executes on its caller's thread) and switched back after."""
+    before = cursor.execute("SELECT current_setting('threads')").fetchone()[0]
+    cursor.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        cursor.execute(f"SET threads = {int(before)}")
