@@ -15,7 +15,6 @@ from shanhai.cli._common import DbOption, JsonOption, emit_json, err, out
 from shanhai.errors import ShanhaiError
 from shanhai.reports import _safe
 from shanhai.store import audit, default_db_path, open_store
-from shanhai.store.sql import literal
 
 app = typer.Typer(help="审计日志 Verify, archive, export and list the tamper-evident audit log.",
                   no_args_is_help=True)
@@ -40,18 +39,7 @@ def _day(text: str | None, option: str) -> date | None:
 
 
 def _where(action, user, since, until) -> str:
-    parts = ["true"]
-    if action:
-        parts.append(f"action LIKE {literal(action + '%')}")
-    if user:
-        parts.append(f"username LIKE {literal('%' + user + '%')}")
-    d = _day(since, "--since")
-    if d:
-        parts.append(f"occurred_at >= {literal(d)}")
-    d = _day(until, "--until")
-    if d:
-        parts.append(f"occurred_at < {literal(d)} + INTERVAL 1 DAY")
-    return " AND ".join(parts)
+    return audit.where(username=user, action=action, since=_day(since, "--since"), until=_day(until, "--until"))
 
 
 @app.command()

@@ -34,6 +34,7 @@ import numpy as np
 from shanhai import __version__
 from shanhai.analysis import service as asv
 from shanhai.errors import NotFoundError, ShanhaiError
+from shanhai.jobs.cultivation import latest_year  # the latest year with annual figures
 from shanhai.policy._load import PolicyError
 from shanhai.policy._rules import explain_amount
 from shanhai.policy._service import PAYMENT_MODES, ServiceItem, items_in_force, service_item, service_items
@@ -65,13 +66,6 @@ def _today(on) -> dt.date:
         return dt.date.fromisoformat(str(on))
     except ValueError:
         raise ShanhaiError(f"date {on!r} is not a date like 2026-06-30") from None
-
-
-def latest_year(store: Store) -> int:
-    row = store.con.execute("SELECT max(year) FROM enterprise_years").fetchone()
-    if not row or row[0] is None:
-        raise ShanhaiError("the database has no annual figures (enterprise_years): import or synthesise them first")
-    return int(row[0])
 
 
 def _year(store: Store, year) -> int:

@@ -24,7 +24,7 @@ import json
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -332,3 +332,24 @@ def archive(con: duckdb.DuckDBPyConnection, folder: str | Path, *, retention: in
     append(con, "audit.archive", username=username, target=str(path),
            detail={"first_seq": first, "last_seq": last, "rows": rows, "retention_days": days})
     return listing
+
+
+def where(*, username: str | None = None, action: str | None = None, target: str | None = None,
+          since: date | None = None, until: date | None = None) -> str:
+    """The SQL filter on ``audit_log`` the admin page, its export and ``shanhai audit`` share:
+    account name containing ``username``, action starting with ``action``, ``target`` in the object
+    or the detail (all case-insensitive), from ``since`` up to and including ``until`` (UTC days)."""
+    from shanhai.store.sql import literal
+
+    parts = ["true"]
+    if username:
+        parts.append(f"username ILIKE {literal('%' + username + '%')}")
+    if action:
+        parts.append(f"action ILIKE {literal(action + '%')}")
+    if target:
+        parts.append(f"(target ILIKE {literal('%' + target + '%')} OR detail::VARCHAR ILIKE {literal('%' + target + '%')})")
+    if since:
+        parts.append(f"occurred_at >= {literal(since)}")
+    if until:
+        parts.append(f"occurred_at < {literal(until + timedelta(days=1))}")
+    return " AND ".join(parts)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -14,7 +14,6 @@ from shanhai.store import accounts, audit
 from shanhai.store.accounts import ROLES, User
 from shanhai.store.connection import Store
 from shanhai.reports import _safe
-from shanhai.store.sql import literal
 from shanhai.web import deps
 from shanhai.web.deps import PageError, get_store, render, require_roles
 
@@ -162,20 +161,8 @@ def _day(value: str | None, name: str) -> date | None:
 
 def _audit_where(username: str | None, action: str | None, target: str | None, since: str | None,
                  until: str | None) -> str:
-    parts = ["true"]
-    if username:
-        parts.append(f"username ILIKE {literal('%' + username + '%')}")
-    if action:
-        parts.append(f"action ILIKE {literal(action + '%')}")
-    if target:
-        parts.append(f"(target ILIKE {literal('%' + target + '%')} OR detail::VARCHAR ILIKE {literal('%' + target + '%')})")
-    d = _day(since, "from")
-    if d:
-        parts.append(f"occurred_at >= {literal(d)}")
-    d = _day(until, "to")
-    if d:
-        parts.append(f"occurred_at < {literal(d + timedelta(days=1))}")
-    return " AND ".join(parts)
+    return audit.where(username=username, action=action, target=target, since=_day(since, "from"),
+                       until=_day(until, "to"))
 
 
 def _cell(value) -> str:
