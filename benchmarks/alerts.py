@@ -33,7 +33,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import ChildRun, run_child
+from benchmarks.measure import ChildRun, child_report, failure, run_child
 from benchmarks.workloads import Case
 
 CHILD = Path(__file__).resolve().with_name("alerts_child.py")
@@ -110,10 +110,6 @@ def _cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "shanhai-bench-cache"
 
 
-def _failure(run: ChildRun) -> str:
-    return f"timed out after {run.wall_s:.0f} s" if run.timed_out else f"exit code {run.returncode}"
-
-
 def prepared_input(firms: int, timeout_s: float, log) -> tuple[Path | None, dict | None, ChildRun | None]:
     folder = _cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -141,20 +137,10 @@ def prepared_input(firms: int, timeout_s: float, log) -> tuple[Path | None, dict
 
 
 def _measure(case: AlertsCase, argv: list[str], run_dir: Path, timeout_s: float, log, label: str) -> bool:
-    run = run_child(argv, run_dir, timeout_s)
-    if not run.ok:
-        case.fail(_failure(run), run)
-        log(f"alerts {case.case} {label}: [red]FAILED[/red] ({case.error})")
+    got = child_report(case, argv, run_dir, timeout_s, log, f"alerts {case.case} {label}", ("run_s", "rows_read"))
+    if got is None:
         return False
-    try:
-        report = json.loads(run.stdout.strip().splitlines()[-1])
-        report["run_s"], report["rows_read"]
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
-        case.fail(f"stdout is not the expected JSON report ({exc})", run)
-        log(f"alerts {case.case} {label}: [red]FAILED[/red] ({case.error})")
-        return False
-    case.runs.append(run)
-    case.reports.append(report)
+    run, report = got
     log(f"alerts {case.case} {label}: wall {run.wall_s:.1f} s, run {report['run_s']:.2f} s, peak RSS "
         f"{run.maxrss_mb or 0:,.0f} MB, {report['rows_read']:,} rows read, {report['alerts']:,} alerts")
     return True
@@ -168,7 +154,7 @@ def alerts_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> lis
     source, info, failed = prepared_input(firms, timeout_s, log)
     if source is None:
         for c in (ours, theirs):
-            c.fail(f"preparing the input failed ({_failure(failed)})", failed)
+            c.fail(f"preparing the input failed ({failure(failed)})", failed)
         return [ours, theirs]
     ours.size = f"{info['rows']:,} rows · {info['firms']:,} firms × {MONTHS} months, scan of {info['latest'][:7]}"
     theirs.size = f"first {fraction:,} firms ({100 * fraction / info['firms']:.0f} %) of the same input"
@@ -203,7 +189,7 @@ def alerts_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> lis
                         f"{fraction:,} firms)")
                 else:
                     why = (f"results differ from the pandas baseline: {report}" if report
-                           else f"the comparison failed ({_failure(run)})")
+                           else f"the comparison failed ({failure(run)})")
                     check_case.fail(why, run)
                     log(f"alerts check: [bold red]FAILED[/bold red] {why}")
     return [ours, theirs, check_case] if check_case.error else [ours, theirs]

@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import ChildRun, run_child
+from benchmarks.measure import ChildRun, child_report, failure, run_child
 from benchmarks.workloads import Case
 
 CHILD = Path(__file__).resolve().with_name("carbon_child.py")
@@ -63,10 +63,6 @@ class CarbonCase(Case):
         return "—" if self.ratio is None else ("pass" if self.ratio < 1 else "MISS")
 
 
-def _failure(run: ChildRun) -> str:
-    return f"timed out after {run.wall_s:.0f} s" if run.timed_out else f"exit code {run.returncode}"
-
-
 def prepared_input(firms: int, timeout_s: float, log) -> tuple[Path | None, dict | None, ChildRun | None]:
     folder = Path(tempfile.gettempdir()) / "shanhai-bench-cache"
     folder.mkdir(parents=True, exist_ok=True)
@@ -93,19 +89,10 @@ def prepared_input(firms: int, timeout_s: float, log) -> tuple[Path | None, dict
 
 
 def _measure(case: CarbonCase, argv: list[str], run_dir: Path, timeout_s: float, log, label: str) -> bool:
-    run = run_child(argv, run_dir, timeout_s)
-    if not run.ok:
-        case.fail(_failure(run), run)
-        log(f"carbon {case.case} {label}: [red]FAILED[/red] ({case.error})")
+    got = child_report(case, argv, run_dir, timeout_s, log, f"carbon {case.case} {label}", ("run_s", "rows_read"))
+    if got is None:
         return False
-    try:
-        report = json.loads(run.stdout.strip().splitlines()[-1])
-        report["run_s"], report["rows_read"]
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
-        case.fail(f"stdout is not the expected JSON report ({exc})", run)
-        return False
-    case.runs.append(run)
-    case.reports.append(report)
+    run, report = got
     log(f"carbon {case.case} {label}: wall {run.wall_s:.1f} s, run {report['run_s']:.2f} s, peak RSS "
         f"{run.maxrss_mb or 0:,.0f} MB")
     return True
@@ -117,7 +104,7 @@ def carbon_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> lis
     source, info, failed = prepared_input(firms, timeout_s, log)
     if source is None:
         for c in (ours, theirs):
-            c.fail(f"preparing the input failed ({_failure(failed)})", failed)
+            c.fail(f"preparing the input failed ({failure(failed)})", failed)
         return [ours, theirs]
     ours.size = theirs.size = f"{info['firms']:,} firm-years × 6 carriers ({info['rows']:,} rows, mixed units)"
     ours.scale = theirs.scale = info["firms"]

@@ -123,3 +123,33 @@ def run_child(argv: list[str], cwd: Path, timeout_s: float) -> ChildRun:
     out_path.unlink()
     err_path.unlink()
     return ChildRun(argv, proc.returncode, wall, rss, cpu, stdout, stderr, killed.is_set(), others)
+
+
+def failure(run: ChildRun) -> str:
+    """Why a child run failed, in a few words."""
+    return f"timed out after {run.wall_s:.0f} s" if run.timed_out else f"exit code {run.returncode}"
+
+
+def child_report(case, argv: list[str], run_dir: Path, timeout_s: float, log, title: str,
+                 keys: tuple[str, ...]) -> tuple[ChildRun, dict] | None:
+    """Run one measured child and read its JSON report (the last line of stdout, which must hold
+    ``keys``); on success the run and the report are appended to ``case``, otherwise ``case`` fails
+    with the reason and ``title`` is logged as FAILED. Returns (run, report) or None."""
+    import json
+
+    run = run_child(argv, run_dir, timeout_s)
+    if not run.ok:
+        case.fail(failure(run), run)
+        log(f"{title}: [red]FAILED[/red] ({case.error})")
+        return None
+    try:
+        report = json.loads(run.stdout.strip().splitlines()[-1])
+        for key in keys:
+            report[key]
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        case.fail(f"stdout is not the expected JSON report ({exc})", run)
+        log(f"{title}: [red]FAILED[/red] ({case.error})")
+        return None
+    case.runs.append(run)
+    case.reports.append(report)
+    return run, report

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from benchmarks import SEED, scale_label
-from benchmarks.measure import ChildRun, run_child
+from benchmarks.measure import ChildRun, child_report, failure, run_child
 from benchmarks.workloads import Case
 
 CHILD = Path(__file__).resolve().with_name("mujun_child.py")
@@ -169,25 +169,11 @@ def prepared_input(scale: float, timeout_s: float, log) -> tuple[Path | None, di
 # ---------------------------------------------------------------------------- the runs
 
 
-def _failure(run: ChildRun) -> str:
-    return f"timed out after {run.wall_s:.0f} s" if run.timed_out else f"exit code {run.returncode}"
-
-
 def _measure(case: MujunCase, argv: list[str], run_dir: Path, timeout_s: float, log, label: str) -> bool:
-    run = run_child(argv, run_dir, timeout_s)
-    if not run.ok:
-        case.fail(_failure(run), run)
-        log(f"mujun {case.case} {label}: [red]FAILED[/red] ({case.error})")
+    got = child_report(case, argv, run_dir, timeout_s, log, f"mujun {case.case} {label}", ("run_s", "enterprises"))
+    if got is None:
         return False
-    try:
-        report = json.loads(run.stdout.strip().splitlines()[-1])
-        report["run_s"], report["enterprises"]
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
-        case.fail(f"stdout is not the expected JSON report ({exc})", run)
-        log(f"mujun {case.case} {label}: [red]FAILED[/red] ({case.error})")
-        return False
-    case.runs.append(run)
-    case.reports.append(report)
+    run, report = got
     log(f"mujun {case.case} {label}: wall {run.wall_s:.1f} s, run {report['run_s']:.2f} s, "
         f"peak RSS {run.maxrss_mb or 0:,.0f} MB, {report['enterprises']:,} firms, "
         f"other CPU {run.others_cpu_s or 0:.1f} s")
@@ -220,7 +206,7 @@ def mujun_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> list
     if source is None:
         for case in ordered:
             if not case.error:
-                case.fail(f"preparing the input failed ({_failure(failed)})", failed)
+                case.fail(f"preparing the input failed ({failure(failed)})", failed)
         return ordered
     firms = info["firms_per_year"][str(YEAR)]
     size = f"{firms:,} firms · {YEAR} (scale {scale_label(scale)} × {COPIES})"
@@ -257,7 +243,7 @@ def mujun_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> list
                 else:
                     why = (f"results differ from the pandas baseline: {report['differing_rows']:,} of "
                            f"{report['shanhai_rows']:,} rows (pandas {report['pandas_rows']:,}); by column "
-                           f"{report['per_column']}" if report else f"the comparison failed ({_failure(run)})")
+                           f"{report['per_column']}" if report else f"the comparison failed ({failure(run)})")
                     check_case.fail(why, run)
                     log(f"mujun check: [bold red]FAILED[/bold red] {why}")
     return [*ordered, check_case] if check_case.error else ordered
