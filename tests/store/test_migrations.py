@@ -77,12 +77,26 @@ def test_data_model_tables_exist(store):
 def test_data_model_keys(store):
     """A few keys from the DESIGN table: a duplicate key is refused."""
     con = store.con
-    con.execute("INSERT INTO enterprise_years (uscc, year, above_scale) VALUES ('X', 2023, true)")
+    con.execute("INSERT INTO enterprise_flags (uscc, flag, valid_from) VALUES ('X', 'high_tech', DATE '2023-01-01')")
     with pytest.raises(duckdb.ConstraintException):
-        con.execute("INSERT INTO enterprise_years (uscc, year, above_scale) VALUES ('X', 2023, false)")
+        con.execute("INSERT INTO enterprise_flags (uscc, flag, valid_from) VALUES ('X', 'high_tech', DATE '2023-01-01')")
     con.execute("INSERT INTO energy_use (uscc, period, carrier, quantity, unit) VALUES ('X', '2023', 'coal', 1.0, 't')")
     with pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO energy_use (uscc, period, carrier, quantity, unit) VALUES ('X', '2023', 'coal', 2.0, 't')")
+
+
+def test_loader_keys_are_counted_not_indexed(store):
+    """enterprise_years and electricity_monthly keep their keys unique by the loaders, not by an
+    index (migrations 0001, 0021): a duplicate is not refused, and Store.duplicate_keys finds it."""
+    con = store.con
+    assert store.duplicate_keys() == {"enterprise_years": 0, "electricity_monthly": 0}
+    con.execute("INSERT INTO enterprise_years (uscc, year, above_scale) VALUES ('X', 2023, true), ('X', 2022, true)")
+    con.execute("INSERT INTO electricity_monthly (uscc, month, kwh) VALUES ('X', DATE '2023-01-01', 1)")
+    assert store.duplicate_keys() == {"enterprise_years": 0, "electricity_monthly": 0}
+    con.execute("INSERT INTO enterprise_years (uscc, year, above_scale) VALUES ('X', 2023, false)")
+    con.execute("INSERT INTO electricity_monthly (uscc, month, kwh) VALUES ('X', DATE '2023-01-01', 2), "
+                "('X', DATE '2023-01-01', 3)")
+    assert store.duplicate_keys() == {"enterprise_years": 1, "electricity_monthly": 1}
 
 
 def test_migrate_is_a_no_op_on_an_up_to_date_file(store):

@@ -43,7 +43,7 @@ def init(db: DbOption = None, json_output: JsonOption = False) -> None:
 
 @app.command()
 def info(db: DbOption = None, json_output: JsonOption = False) -> None:
-    """查看 Show the schema version, datasets, row counts and the audit chain's state.
+    """查看 Show the schema version, datasets, row counts, the audit chain's state and duplicate keys.
 
     Reads every table whole, so a damaged block anywhere is reported (one line, naming the table)."""
     path = db or default_db_path()
@@ -53,12 +53,14 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
         datasets = store.con.execute(
             "SELECT dataset_id, kind, description FROM datasets ORDER BY dataset_id").fetchall()
         broken = audit.verify(store.con)
+        duplicates = store.duplicate_keys()
         version = store.schema_version
     size = path.stat().st_size
     document = {
         "db": str(path), "size_bytes": size, "schema_version": version, "latest_schema_version": latest_version(),
         "datasets": [{"dataset_id": d, "kind": k, "description": s} for d, k, s in datasets],
         "tables": counts, "audit_chain": "intact" if broken is None else f"broken at entry {broken}",
+        "duplicate_keys": duplicates,
     }
     if json_output:
         emit_json(document)
@@ -73,6 +75,10 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
     out.print(table)
     colour = "green" if broken is None else "red"
     out.print(f"审计链 Audit chain: [{colour}]{document['audit_chain']}[/{colour}]")
+    for name, n in duplicates.items():
+        if n:
+            out.print(f"[red]重复键 Duplicate keys: {name} holds {n:,} key(s) more than once[/red] "
+                      "(written around the importer and synth: delete the extra rows or `shanhai db restore` a backup)")
 
 
 @app.command()

@@ -127,6 +127,14 @@ class Store:
     def row_counts(self) -> dict[str, int]:
         return {t: self.con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in self.tables()}
 
+    def duplicate_keys(self) -> dict[str, int]:
+        """Keys stored more than once in the tables whose key the loaders keep without an index
+        (:data:`LOADER_KEYS`): 0 for each in a sound file."""
+        return {table: self.con.execute(
+                    f'SELECT count(*) FROM (SELECT 1 FROM "{table}" GROUP BY {", ".join(key)} HAVING count(*) > 1)'
+                ).fetchone()[0]
+                for table, key in LOADER_KEYS.items() if table in self.tables()}
+
     def checksum(self, table: str) -> tuple[int, str]:
         """(rows, content checksum) of a table, independent of row order.
 
@@ -141,6 +149,10 @@ class Store:
     def checksums(self, tables: list[str] | None = None) -> dict[str, tuple[int, str]]:
         return {t: self.checksum(t) for t in (tables or self.tables())}
 
+
+# Keys kept unique by the loaders (importer, synth) rather than by an ART index, which costs more
+# at insert and commit than it guards on tables of millions of rows (migrations 0001, 0021).
+LOADER_KEYS = {"enterprise_years": ("uscc", "year"), "electricity_monthly": ("uscc", "month")}
 
 _LOCK = re.compile(r"PID (\d+)")
 
