@@ -10,6 +10,8 @@ target itself ("ratio to target" = measured wall time / target, below 1 is good)
 
 from __future__ import annotations
 
+from benchmarks.measure import Ladder
+
 # target seconds, keyed by (workload, case); other rows have no target and show "—"
 TARGETS: dict[tuple[str, str], float] = {
     ("synth", "scale 1.0"): 60.0,   # `shanhai synth` at scale 1.0, on 2 cores
@@ -20,6 +22,8 @@ TARGET_CORES = 2
 SYNTH_SCALES = (0.1, 0.25, 0.5, 1.0)
 QUICK_SCALES = (0.1, 0.25)
 SEED = 7
+# synth's size ladder: scales (about 18,600 · 46,500 · 93,000 · 186,000 enterprises); `--sizes 0.1,1` picks some
+SYNTH_LADDER = Ladder("enterprises (synth scale)", SYNTH_SCALES, QUICK_SCALES, target=1.0, largest=5.0, smallest=0.01)
 
 
 def scale_label(scale: float) -> str:

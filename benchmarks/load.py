@@ -450,7 +450,9 @@ def markdown_section(cases: list[LoadCase], md_table) -> list[str]:
             "window's max (p99) latency minus the baseline's; gap = the longest time with no answer at all "
             f"during an import ({gaps or '—'} s; baseline window: {base_gaps or '—'} s). Errors = answers other than 200, socket errors, timeouts "
             f"({TIMEOUT_S:g} s). The clients share the 2 cores with the server. Imports: {imports or '—'}.", "",
-            *md_table(COLUMNS, rows(cases)), ""]
+            *md_table(COLUMNS, rows(cases)), "",
+            f"Reproduce: `python -m benchmarks --only load` (with `--quick`: scale {QUICK_SCALE:g} for "
+            f"{QUICK_DURATION_S} s). One size: the issue fixes the load (100 clients, 60 s).", ""]
 
 
 def main(argv: list[str] | None = None) -> int:

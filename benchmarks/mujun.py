@@ -31,11 +31,10 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from benchmarks import SEED, scale_label
-from benchmarks.measure import ChildRun, child_report, failure, run_child
+from benchmarks.measure import ChildRun, GrowthPoint, Ladder, child_report, failure, reproduce_line, run_child
 from benchmarks.workloads import Case
 
 CHILD = Path(__file__).resolve().with_name("mujun_child.py")
@@ -44,7 +43,11 @@ BASELINE = Path(__file__).resolve().with_name("mujun_pandas.py")
 YEAR = 2023
 YEARS = (2022, 2023)                 # 2022: the previous year the roll-ups compare with
 COPIES = 6                           # 6 × 166,000 firms of scale 1 = 996,000
-SCALE, QUICK_SCALE = 1.0, 0.1        # --quick: 6 × 16,600 ≈ 100,000 firms, no target
+SCALE = 1.0
+FIRMS_AT_SCALE_1 = 166_000           # firms with data for the year in the synthetic province at scale 1
+# enterprises evaluated: 9,960 (scale 0.06 × 1) · 99,600 (0.1 × 6) · 996,000 (1.0 × 6); the target on ~1,000,000
+LADDER = Ladder("enterprises", (10_000, 100_000, 1_000_000), (10_000, 100_000), target=1_000_000,
+                largest=5 * COPIES * FIRMS_AT_SCALE_1, smallest=2_000)
 POLICIES = ("huangyan-2022", "zhejiang-2018")
 BASELINE_POLICY = "huangyan-2022"    # what benchmarks/mujun_pandas.py implements
 TARGET_S = 1.5
@@ -66,6 +69,7 @@ class MujunCase(Case):
     check: dict | None = None
     targeted: bool = False
     scale_used: float = SCALE
+    copies_used: int = COPIES
 
     @property
     def engine(self) -> str:
@@ -135,11 +139,25 @@ def cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "shanhai-bench-cache"
 
 
-def prepared_input(scale: float, timeout_s: float, log) -> tuple[Path | None, dict | None, ChildRun | None]:
-    """The cached input database for ``scale`` (made by a child when absent): path, facts, failure."""
+def input_for(firms: int) -> tuple[float, int]:
+    """(synth scale, copies) whose replicated province holds about ``firms`` firms in the year: 6 copies
+    from 99,600 firms up (a synth build of a million firms directly would take minutes and several GB),
+    one below; the scale rounded to two significant digits (10,000 → 0.06 × 1, 100,000 → 0.1 × 6,
+    1,000,000 → 1.0 × 6)."""
+    copies = COPIES if firms >= COPIES * FIRMS_AT_SCALE_1 * 0.1 else 1
+    scale = float(f"{firms / (FIRMS_AT_SCALE_1 * copies):.2g}")
+    if not 0 < scale <= 5:
+        raise ValueError(f"mujun: {firms:,} firms needs synth scale {scale:g} × {copies}, outside 0–5 "
+                         f"(sizes from about 100 to {5 * COPIES * FIRMS_AT_SCALE_1:,} firms)")
+    return scale, copies
+
+
+def prepared_input(scale: float, timeout_s: float, log, copies: int = COPIES
+                   ) -> tuple[Path | None, dict | None, ChildRun | None]:
+    """The cached input database for ``scale`` × ``copies`` (made by a child when absent): path, facts, failure."""
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"mujun-scale{scale_label(scale)}-seed{SEED}-{YEARS[0]}-{YEARS[-1]}-x{COPIES}"
+    stem = f"mujun-scale{scale_label(scale)}-seed{SEED}-{YEARS[0]}-{YEARS[-1]}-x{copies}"
     path = folder / f"{stem}-{_source_key()}.duckdb"
     facts = path.with_suffix(".json")
     if path.exists() and facts.exists():
@@ -150,11 +168,11 @@ def prepared_input(scale: float, timeout_s: float, log) -> tuple[Path | None, di
     for stale in folder.glob(f"{stem}-*"):      # an older generator's file of the same parameters
         stale.unlink()
     log(f"mujun input: building scale {scale_label(scale)} (seed {SEED}, years {YEARS[0]}-{YEARS[-1]}) "
-        f"and replicating it {COPIES}× into {path} (once; not measured) …")
+        f"and replicating it {copies}× into {path} (once; not measured) …")
     with tempfile.TemporaryDirectory(prefix="shanhai-bench-mujun-prep-", dir=folder) as tmp:
         target = Path(tmp) / "input.duckdb"
         argv = [sys.executable, "-P", str(CHILD), "prepare", str(target), "--scale", f"{scale:g}", "--seed",
-                str(SEED), "--copies", str(COPIES), "--years", f"{YEARS[0]}-{YEARS[-1]}"]
+                str(SEED), "--copies", str(copies), "--years", f"{YEARS[0]}-{YEARS[-1]}"]
         run = run_child(argv, Path(tmp), timeout_s)
         if not run.ok:
             return None, None, run
@@ -190,10 +208,17 @@ def _check(shanhai_db: Path, pandas_db: Path, folder: Path, timeout_s: float) ->
         return None, run
 
 
-def mujun_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> list[Case]:
+def mujun_cases(repeat: int, timeout_s: float, log, quick: bool = False, sizes=None) -> list[Case]:
+    out: list[Case] = []
+    for firms in LADDER.sizes(quick, sizes):
+        out += _mujun_at(int(firms), repeat, timeout_s, log)
+    return out
+
+
+def _mujun_at(n: int, repeat: int, timeout_s: float, log) -> list[Case]:
     from benchmarks.mujun_pandas import check_preset
 
-    scale = QUICK_SCALE if quick else SCALE
+    scale, copies = input_for(n)
     cases = {(engine, policy): MujunCase("mujun", f"{engine} {policy}", "?")
              for engine, policy in [("shanhai", p) for p in POLICIES] + [("pandas", BASELINE_POLICY)]}
     ordered = [cases[("shanhai", BASELINE_POLICY)], cases[("pandas", BASELINE_POLICY)],
@@ -202,18 +227,21 @@ def mujun_cases(repeat: int, timeout_s: float, log, quick: bool = False) -> list
     if problem:      # the baseline's constants no longer match the packaged preset: no comparison
         cases[("pandas", BASELINE_POLICY)].fail(f"benchmarks/mujun_pandas.py is out of date: {problem}", None)
         log(f"mujun pandas {BASELINE_POLICY}: [red]FAILED[/red] (out of date: {problem})")
-    source, info, failed = prepared_input(scale, timeout_s, log)
+    for case in cases.values():
+        case.n = n
+    source, info, failed = prepared_input(scale, timeout_s, log, copies)
     if source is None:
         for case in ordered:
             if not case.error:
                 case.fail(f"preparing the input failed ({failure(failed)})", failed)
         return ordered
     firms = info["firms_per_year"][str(YEAR)]
-    size = f"{firms:,} firms · {YEAR} (scale {scale_label(scale)} × {COPIES})"
+    size = f"{firms:,} firms · {YEAR} (scale {scale_label(scale)} × {copies})"
     for case in ordered:
-        case.size, case.scale, case.targeted = size, firms, not quick and case.engine == "shanhai"
-        case.scale_used = scale
+        case.size, case.scale, case.targeted = size, firms, n == LADDER.target and case.engine == "shanhai"
+        case.scale_used, case.copies_used = scale, copies
     check_case = MujunCase("mujun", f"check {BASELINE_POLICY}", size)
+    check_case.n = n
 
     for i in range(repeat):
         with tempfile.TemporaryDirectory(prefix="shanhai-bench-mujun-") as tmp:
@@ -280,9 +308,9 @@ def _results_cell(case: MujunCase) -> str:
 
 def rows(cases: list) -> list[list[str]]:
     chosen = _table_cases(cases)
-    base = next((c for c in chosen if c.engine == "pandas" and c.ok), None)
     out = []
     for c in chosen:
+        base = next((b for b in chosen if b.engine == "pandas" and b.ok and b.n == c.n), None)
         run_s = c.run_s
         ratio_pandas = (run_s / base.run_s if base and run_s is not None and c.engine != "pandas"
                         and c.policy == base.policy else None)
@@ -297,14 +325,15 @@ def rows(cases: list) -> list[list[str]]:
 def detail_rows(cases: list) -> list[list[str]]:
     out = []
     for c in _table_cases(cases):
+        label = f"{c.case} · {c.scale:,}" if c.scale else c.case
         if not c.ok:
-            out.append([c.case, str(len(c.runs)), *(["—"] * (len(DETAIL_COLUMNS) - 2))])
+            out.append([label, str(len(c.runs)), *(["—"] * (len(DETAIL_COLUMNS) - 2))])
             continue
         walls = [r.wall_s for r in c.runs]
         runs = [r["run_s"] for r in c.reports]
         span = (lambda xs: f"{min(xs):.2f}–{max(xs):.2f}" if len(xs) > 1 else f"{xs[0]:.2f}")
         classes = " ".join(f"{k} {v:,}" for k, v in sorted(c.median_report()["classes"].items()))
-        out.append([c.case, str(len(c.runs)), span(walls), span(runs), _num(c.report_median("run_cpu_s"), 1),
+        out.append([label, str(len(c.runs)), span(walls), span(runs), _num(c.report_median("run_cpu_s"), 1),
                     _num(c.cpu_s, 1),
                     _num(c.cpu_s / c.wall_s if c.cpu_s else None), _num(c.others_cpu_s, 1),
                     _num(c.report_median("import_s")), _num(c.report_median("open_s")),
@@ -356,7 +385,10 @@ def print_tables(console, cases: list, repeat: int, rich_table) -> None:
         return
     console.print(rich_table(f"mujun — median of {repeat}", COLUMNS, rows(cases)))
     console.print(rich_table("mujun details", DETAIL_COLUMNS, detail_rows(cases)))
+    largest = max((c.n for c in chosen if c.ok and c.n is not None), default=None)
     for c in chosen:
+        if c.n != largest:                 # the phases of the largest size only
+            continue
         if c.ok and c.engine == "shanhai":
             console.print(rich_table(f"mujun phases: {c.case}", PHASE_COLUMNS, phase_rows(c)))
             console.print(compile_summary(c))
@@ -368,11 +400,13 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
     chosen = _table_cases(cases)
     if not chosen:
         return []
-    scale = scale_label(chosen[0].scale_used)
+    inputs = sorted({(c.n, c.scale_used, c.copies_used) for c in chosen if c.n is not None})
+    made = ", ".join(f"scale {scale_label(s)} × {k}" for _, s, k in inputs)
     lines = ["", "## mujun", "",
-             "`benchmarks/mujun.py`: 亩均效益综合评价 of one year, end to end. Input: the synthetic province "
-             f"(scale {scale}, seed {SEED}, years {YEARS[0]}-{YEARS[-1]}) with `enterprises`, `enterprise_years` and "
-             f"`enterprise_flags` replicated {COPIES}× in SQL (copy k's USCCs start with the digit k), prepared "
+             "`benchmarks/mujun.py`: 亩均效益综合评价 of one year, end to end. Input at each size of the ladder "
+             f"({', '.join(f'{s:,}' for s in LADDER.full)} enterprises; this report: {made}): the synthetic province "
+             f"(seed {SEED}, years {YEARS[0]}-{YEARS[-1]}) with `enterprises`, `enterprise_years` and "
+             "`enterprise_flags` replicated k× in SQL (copy k's USCCs start with the digit k), prepared "
              "once, cached, not measured, and copied for every run. `shanhai` = `open_store` + "
              f"`shanhai.jobs.mujun.run(store, NAME, {YEAR})` + close in a fresh child (read from the store, score, "
              "rank, class, roll-ups, all stored in one transaction); `pandas` = `benchmarks/mujun_pandas.py`, the "
@@ -401,10 +435,12 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
                      "the comparison covers the scores (with the missing-emission mean and missing = 0), totals, "
                      "ranks and classes, not the exclusion rules or a negative worst score."
                      if not checked["excluded_rows"] and not checked.get("negative_rows") else ".")]
+    lines += ["", reproduce_line("mujun", chosen)]
     lines += ["", "Details:", ""]
     lines += md_table(DETAIL_COLUMNS, detail_rows(cases))
+    largest = max((c.n for c in chosen if c.ok and c.n is not None), default=None)
     for c in chosen:
-        if not c.ok:
+        if not c.ok or c.n != largest:     # the phases of the largest size only
             continue
         if c.engine == "shanhai":
             lines += ["", f"Phases of `run()` for {c.policy} (the engine's functions wrapped with timers, nested "
@@ -420,4 +456,11 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
     return lines
 
 
-__all__ = ["mujun_cases", "print_tables", "markdown_section"]
+def growth_points(cases: list) -> list[GrowthPoint]:
+    """run s (``run()`` inside the child; pandas: connect → results written) against enterprises evaluated."""
+    return [GrowthPoint("mujun", c.case, "enterprises", c.scale, c.run_s, "run s", c.n,
+                        others_cpu_s=c.others_cpu_s)
+            for c in _table_cases(cases) if c.ok and c.run_s]
+
+
+__all__ = ["mujun_cases", "print_tables", "markdown_section", "growth_points", "LADDER"]

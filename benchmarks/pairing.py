@@ -27,11 +27,14 @@ import tempfile
 from pathlib import Path
 
 from benchmarks import SEED
-from benchmarks.measure import ChildRun, run_child
+from benchmarks.measure import ChildRun, GrowthPoint, Ladder, reproduce_line, run_child
 from benchmarks.workloads import Case, _describe_failure
 
 CHILD = Path(__file__).resolve().with_name("pairing_child.py")
 TARGET_S = 3.0
+# candidate firms, × the 26 mountain counties (fixed: the real ones); pairs grow 10× a rung; the target on 5,000
+LADDER = Ladder("candidate firms × 26 counties", (500, 5_000, 50_000), (500, 5_000), target=5_000, smallest=100,
+                note="the 26 mountain counties are the real ones, so the firms grow: 26 × 500 · 5,000 · 50,000 pairs")
 TOLERANCE = 1e-6
 COLUMNS = ("case", "size", "model", "run s", "build s", "solve s", "variables", "constraints", "objective",
            "wall s", "peak RSS MB", "ratio to target", "target")
@@ -66,7 +69,7 @@ class PairingCase(Case):
     def target_note(self) -> str:
         if not self.targeted or self.run_s is None:
             return ""
-        return (f" (run s inside the child: the plan of 26 counties × 5,000 firms; PuLP + CBC "
+        return (f" (run s inside the child: the plan of 26 counties × {self.n:,} firms; PuLP + CBC "
                 f"{'objective equal' if self.check and self.check['equal'] else 'objective NOT checked equal'})")
 
     @property
@@ -82,30 +85,39 @@ def _report(run: ChildRun) -> dict | None:
         return None
 
 
-def pairing_cases(repeat: int, timeout_s: float, log) -> list[Case]:
-    size = "26 counties × 5,000 firms"
+def pairing_cases(repeat: int, timeout_s: float, log, quick: bool = False, sizes=None) -> list[Case]:
+    out: list[Case] = []
+    for firms in LADDER.sizes(quick, sizes):
+        out += _pairing_at(int(firms), repeat, timeout_s, log)
+    return out
+
+
+def _pairing_at(firms: int, repeat: int, timeout_s: float, log) -> list[Case]:
+    size = f"26 counties × {firms:,} firms"
     ours = PairingCase("pairing", "shanhai", size)
-    ours.targeted = True
+    ours.targeted = firms == LADDER.target
     theirs = PairingCase("pairing", "pulp + cbc", size)
+    ours.n = theirs.n = ours.scale = theirs.scale = firms
     for i in range(repeat):
         with tempfile.TemporaryDirectory(prefix="shanhai-bench-pairing-") as tmp:
             for case, which in ((ours, "shanhai"), (theirs, "pulp")):
                 if case.error:
                     continue
-                run = run_child([sys.executable, "-P", str(CHILD), which, "--seed", str(SEED)], Path(tmp), timeout_s)
+                run = run_child([sys.executable, "-P", str(CHILD), which, "--seed", str(SEED), "--firms", str(firms)],
+                                Path(tmp), timeout_s)
                 report = _report(run) if run.ok else None
                 if report is None or "run_s" not in report:
                     case.fail(_describe_failure(run) if not run.ok else "stdout is not the expected JSON report", run)
-                    log(f"pairing {case.case} run {i + 1}/{repeat}: [red]FAILED[/red] ({case.error})")
+                    log(f"pairing {case.case} {size} run {i + 1}/{repeat}: [red]FAILED[/red] ({case.error})")
                     continue
                 case.runs.append(run)
                 case.reports.append(report)
-                log(f"pairing {case.case} run {i + 1}/{repeat}: run {report['run_s']:.3f} s (build "
+                log(f"pairing {case.case} {size} run {i + 1}/{repeat}: run {report['run_s']:.3f} s (build "
                     f"{report['build_s']:.3f} s, solve {report['solve_s']:.3f} s), {report['variables']:,} variables, "
                     f"objective {report['objective']}, wall {run.wall_s:.2f} s")
     if ours.ok:
         first = ours.reports[0]
-        size = (f"26 counties × 5,000 firms · {first['feasible_pairs']:,} feasible pairs "
+        size = (f"26 counties × {firms:,} firms · {first['feasible_pairs']:,} feasible pairs "
                 f"({100 * first['density']:.0f} %)")
         ours.size = theirs.size = size
     if ours.ok and theirs.ok:
@@ -151,20 +163,20 @@ def print_tables(console, cases: list, repeat: int, rich_table) -> None:
     table = rows(cases)
     if table:
         console.print(rich_table(f"pairing — median of {repeat}", COLUMNS, table))
-        check = next((c.check for c in cases if c.workload == "pairing" and c.check), None)
-        if check:
-            console.print(f"pairing objectives: {check['objectives']} — equal: {check['equal']}, "
-                          f"same pairs: {check['same_pairs']}")
+        for c in cases:
+            if c.workload == "pairing" and c.case == "shanhai" and c.check:
+                console.print(f"pairing objectives at {c.n:,} firms: {c.check['objectives']} — equal: "
+                              f"{c.check['equal']}, same pairs: {c.check['same_pairs']}")
 
 
 def markdown_section(cases: list, md_table) -> list[str]:
     table = rows(cases)
     if not table:
         return []
-    check = next((c.check for c in cases if c.workload == "pairing" and c.check), None)
     lines = ["", "## pairing", "",
-             "`benchmarks/pairing.py`: the 一企一县 (1+N) pairing plan of 26 mountain counties × 5,000 candidate "
-             f"firms (`benchmarks/pairing_child.py make_input(seed={SEED})`: the counties' chains from their declared "
+             "`benchmarks/pairing.py`: the 一企一县 (1+N) pairing plan of 26 mountain counties × N candidate "
+             f"firms (N = {', '.join(f'{s:,}' for s in LADDER.full)}, the target on {LADDER.target:,}: the counties "
+             "are the real 26, so the firms grow; `benchmarks/pairing_child.py make_input(seed={SEED})`: the counties' chains from their declared "
              "lead industries — 17 of 26 match one; the other 9 get 1–2 chains so that every county takes part —, "
              "the firms' chains with the sizes measured at scale 1.0, scores from the five components of the default "
              "rule set), each county 1–2 firms, each firm at most K = 2 counties. `shanhai` = "
@@ -176,11 +188,30 @@ def markdown_section(cases: list, md_table) -> list[str]:
              "made and imports done before the clock); wall s = the child's whole life. Target (from the issue): "
              f"under {TARGET_S:g} s; ratio to target = run s / {TARGET_S:g} s. The objectives must be equal (to "
              f"{TOLERANCE:g}).", "", *md_table(COLUMNS, table)]
-    if check:
-        lines += ["", f"Objectives: {', '.join(f'{k} {v:.4f}' for k, v in check['objectives'].items())} — "
-                      f"{'equal' if check['equal'] else '**NOT equal**'} (max |Δ| {check['max_abs_diff']:.1e}); "
-                      f"the same pairs: {'yes' if check['same_pairs'] else 'no (ties)'}."]
-    return lines
+    chosen = [c for c in cases if c.workload == "pairing"]
+    for c in chosen:
+        check = c.check if c.case == "shanhai" else None
+        if check:
+            lines += ["", f"Objectives at {c.n:,} firms: "
+                          f"{', '.join(f'{k} {v:.4f}' for k, v in check['objectives'].items())} — "
+                          f"{'equal' if check['equal'] else '**NOT equal**'} (max |Δ| {check['max_abs_diff']:.1e}); "
+                          f"the same pairs: {'yes' if check['same_pairs'] else 'no (ties)'}."]
+    return lines + ["", reproduce_line("pairing", chosen)]
 
 
-__all__ = ["pairing_cases", "print_tables", "markdown_section"]
+def growth_points(cases: list) -> list[GrowthPoint]:
+    """run s (build + solve inside the child) against candidate firms, per engine; shanhai's whole model
+    (no pruning) as an engine of its own."""
+    out = []
+    for c in cases:
+        if c.workload != "pairing" or not c.ok:
+            continue
+        out.append(GrowthPoint("pairing", c.case, "candidate firms", c.n, c.run_s, "run s", c.n,
+                               others_cpu_s=c.others_cpu_s))
+        if c.case == "shanhai":
+            out.append(GrowthPoint("pairing", "shanhai, whole model", "candidate firms", c.n, c.value("full_run_s"),
+                                   "run s", c.n, others_cpu_s=c.others_cpu_s))
+    return out
+
+
+__all__ = ["pairing_cases", "print_tables", "markdown_section", "growth_points", "LADDER"]

@@ -1,7 +1,7 @@
 """Child process of the ``pairing`` workload (``benchmarks/pairing.py``).
 
-    python -P benchmarks/pairing_child.py shanhai [--seed 7]
-    python -P benchmarks/pairing_child.py pulp [--seed 7]
+    python -P benchmarks/pairing_child.py shanhai [--seed 7] [--firms 5000]
+    python -P benchmarks/pairing_child.py pulp [--seed 7] [--firms 5000]
 
 Both make the same input (:func:`make_input`, not timed): 26 mountain counties × 5,000 candidate
 firms with a score for every pair and the feasibility of the real candidate rule. ``shanhai``
@@ -42,8 +42,9 @@ WEIGHTS = {"chain_fit": 0.35, "capacity": 0.20, "efficiency": 0.20, "pairing": 0
 MAX_KM = 460.0
 
 
-def make_input(seed: int) -> dict:
-    """Scores, feasibility, industry groups and same-city flags for 26 counties × 5,000 firms.
+def make_input(seed: int, firms: int = FIRMS) -> dict:
+    """Scores, feasibility, industry groups and same-city flags for 26 counties × ``firms`` firms
+    (5,000: the target's input).
 
     Counties: the 26 mountain counties of the reference data with their real cities and centroids;
     their chains are those their declared lead industries match (the real rule, 17 of them), and
@@ -84,25 +85,25 @@ def make_input(seed: int) -> dict:
             county_chains[i, rng.choice(len(chains), int(rng.integers(1, 3)), replace=False, p=size)] = True
     counts = np.array(list(CHAINS_PER_FIRM), dtype=int)
     shares = np.array(list(CHAINS_PER_FIRM.values()), dtype=float)
-    firm_chains = np.zeros((FIRMS, len(chains)), dtype=bool)
-    for j, k in enumerate(rng.choice(counts, FIRMS, p=shares / shares.sum())):
+    firm_chains = np.zeros((firms, len(chains)), dtype=bool)
+    for j, k in enumerate(rng.choice(counts, firms, p=shares / shares.sum())):
         firm_chains[j, rng.choice(len(chains), int(k), replace=False, p=size)] = True
     feasible = (county_chains.astype(np.int32) @ firm_chains.T.astype(np.int32)) > 0
-    firm_county = rng.choice(developed, FIRMS)
+    firm_county = rng.choice(developed, firms)
     geo = {f["properties"]["adcode"]: centroid(f["geometry"]) for f in reference.geojson()["features"]}
     cxy = np.array([geo[a] for a in mountain])
     fxy = np.array([geo[a] for a in firm_county])
     km = distance_km(cxy[:, :1], cxy[:, 1:], fxy[None, :, 0], fxy[None, :, 1])
-    fit = rng.choice([v for v, _ in FIT.values()], (COUNTIES, FIRMS), p=[p for _, p in FIT.values()])
+    fit = rng.choice([v for v, _ in FIT.values()], (COUNTIES, firms), p=[p for _, p in FIT.values()])
     values = {"chain_fit": fit,
-              "capacity": np.broadcast_to(rng.permutation(FIRMS) / (FIRMS - 1), (COUNTIES, FIRMS)),
-              "efficiency": np.broadcast_to(np.where(rng.random(FIRMS) < CLASS_A_SHARE, 1.0, 0.7), (COUNTIES, FIRMS)),
-              "pairing": (rng.random((COUNTIES, FIRMS)) < PARTNER_SHARE).astype(float),
+              "capacity": np.broadcast_to(rng.permutation(firms) / (firms - 1), (COUNTIES, firms)),
+              "efficiency": np.broadcast_to(np.where(rng.random(firms) < CLASS_A_SHARE, 1.0, 0.7), (COUNTIES, firms)),
+              "pairing": (rng.random((COUNTIES, firms)) < PARTNER_SHARE).astype(float),
               "distance": np.clip(1 - km / MAX_KM, 0, 1)}
     scores = np.round(sum(np.round(100 * WEIGHTS[k] * v, 4) for k, v in values.items()), 4)
     city = np.array([regions[a].city_adcode for a in mountain])
     firm_city = np.array([regions[a].city_adcode for a in firm_county])
-    return {"scores": scores, "feasible": feasible, "groups": rng.integers(0, DIVISIONS, FIRMS),
+    return {"scores": scores, "feasible": feasible, "groups": rng.integers(0, DIVISIONS, firms),
             "same_city": city[:, None] == firm_city[None, :], "real_counties": real}
 
 
@@ -166,8 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("which", choices=("shanhai", "pulp"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--firms", type=int, default=FIRMS, help="candidate firms (5,000 by default)")
     args = parser.parse_args(argv)
-    data = make_input(args.seed)
+    data = make_input(args.seed, args.firms)
     feasible = data["feasible"]
     report = _shanhai(data) if args.which == "shanhai" else _pulp(data)
     report.update({"counties": int(feasible.shape[0]), "firms": int(feasible.shape[1]),

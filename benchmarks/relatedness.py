@@ -29,12 +29,16 @@ import tempfile
 from pathlib import Path
 
 from benchmarks import SEED
-from benchmarks.measure import ChildRun, run_child
+from benchmarks.measure import ChildRun, GrowthPoint, Ladder, reproduce_line, run_child
 from benchmarks.workloads import Case, _describe_failure
 
 CHILD = Path(__file__).resolve().with_name("relatedness_child.py")
 SPEEDUP = 10.0                          # the issue: ≥ 10× faster than ecomplexity
 SIZE = "90 counties × 608 classes × 4 years"
+# county × class cells per year, in the province's 90 : 608 proportions (relatedness_child.dimensions):
+# 28 × 195, 90 × 608 (the target's input), 285 × 1,920 — ten times more cells a rung; 4 years each
+LADDER = Ladder("county × class cells", (5_472, 54_720, 547_200), (5_472, 54_720), target=54_720, smallest=100,
+                note="counties × classes grow by √10 each, cells by 10× (the natural size of economic complexity)")
 
 
 class RelatednessCase(Case):
@@ -43,6 +47,12 @@ class RelatednessCase(Case):
 
     baseline: "RelatednessCase | None" = None
     check: dict | None = None
+    targeted: bool = True         # the target applies at the ladder's target size only
+
+    @property
+    def target_s(self) -> float | None:
+        base = self.baseline
+        return base.run_s / SPEEDUP if self.targeted and base is not None and base.run_s else None
 
     @property
     def run_s(self) -> float | None:
@@ -57,10 +67,6 @@ class RelatednessCase(Case):
         base = self.baseline
         return base.run_s / self.run_s if base and base.run_s and self.run_s else None
 
-    @property
-    def target_s(self) -> float | None:
-        base = self.baseline
-        return base.run_s / SPEEDUP if base is not None and base.run_s else None
 
     @property
     def ratio(self) -> float | None:
@@ -89,11 +95,23 @@ def _report(run: ChildRun) -> dict | None:
         return None
 
 
-def relatedness_cases(repeat: int, timeout_s: float, log) -> list[Case]:
-    ours = RelatednessCase("relatedness", "shanhai", SIZE)
-    theirs = RelatednessCase("relatedness", "ecomplexity", SIZE)
+def relatedness_cases(repeat: int, timeout_s: float, log, quick: bool = False, sizes=None) -> list[Case]:
+    out: list[Case] = []
+    for cells in LADDER.sizes(quick, sizes):
+        out += _relatedness_at(int(cells), repeat, timeout_s, log)
+    return out
+
+
+def _relatedness_at(cells: int, repeat: int, timeout_s: float, log) -> list[Case]:
+    size = f"{cells:,} county × class cells × 4 years"      # named by the child's dimensions after its run
+    ours = RelatednessCase("relatedness", "shanhai", size)
+    theirs = RelatednessCase("relatedness", "ecomplexity", size)
     ours.baseline = theirs
-    check_case = RelatednessCase("relatedness", "check", SIZE)
+    ours.n = theirs.n = cells
+    ours.scale = theirs.scale = cells
+    ours.targeted = cells == LADDER.target
+    check_case = RelatednessCase("relatedness", "check", size)
+    check_case.n = cells
     for i in range(repeat):
         with tempfile.TemporaryDirectory(prefix="shanhai-bench-relatedness-") as tmp:
             folder = Path(tmp)
@@ -102,16 +120,20 @@ def relatedness_cases(repeat: int, timeout_s: float, log) -> list[Case]:
                 if case.error:
                     continue
                 outputs[case.case] = folder / f"{case.case}.parquet"
-                argv = [sys.executable, "-P", str(CHILD), case.case, str(outputs[case.case]), "--seed", str(SEED)]
+                argv = [sys.executable, "-P", str(CHILD), case.case, str(outputs[case.case]), "--seed", str(SEED),
+                        "--cells", str(cells)]
                 run = run_child(argv, folder, timeout_s)
                 report = _report(run) if run.ok else None
                 if report is None or "run_s" not in report:
                     case.fail(_describe_failure(run) if not run.ok else "stdout is not the expected JSON report", run)
-                    log(f"relatedness {case.case} run {i + 1}/{repeat}: [red]FAILED[/red] ({case.error})")
+                    log(f"relatedness {case.case} {size} run {i + 1}/{repeat}: [red]FAILED[/red] ({case.error})")
                     continue
                 case.runs.append(run)
                 case.reports.append(report)
-                log(f"relatedness {case.case} run {i + 1}/{repeat}: wall {run.wall_s:.2f} s, run "
+                size = f"{report['locations']} counties × {report['products']:,} classes × {report['years']} years"
+                case.size = check_case.size = size
+                case.scale = report["locations"] * report["products"]
+                log(f"relatedness {case.case} {size} run {i + 1}/{repeat}: wall {run.wall_s:.2f} s, run "
                     f"{report['run_s']:.3f} s, peak RSS {run.maxrss_mb or 0:,.0f} MB, other CPU "
                     f"{run.others_cpu_s or 0:.1f} s")
             if i == 0 and ours.ok and theirs.ok:
@@ -171,12 +193,13 @@ def rows(cases: list) -> list[list[str]]:
 def detail_rows(cases: list) -> list[list[str]]:
     out = []
     for c in _chosen(cases):
+        label = f"{c.case} · {c.n:,} cells" if c.n else c.case
         if not c.ok:
-            out.append([c.case, str(len(c.runs)), *(["—"] * (len(DETAIL_COLUMNS) - 2))])
+            out.append([label, str(len(c.runs)), *(["—"] * (len(DETAIL_COLUMNS) - 2))])
             continue
         span = (lambda xs: f"{min(xs):.3f}–{max(xs):.3f}" if len(xs) > 1 else f"{xs[0]:.3f}")
         report = c.median_report()
-        out.append([c.case, str(len(c.runs)), span([r.wall_s for r in c.runs]), span([r["run_s"] for r in c.reports]),
+        out.append([label, str(len(c.runs)), span([r.wall_s for r in c.runs]), span([r["run_s"] for r in c.reports]),
                     _num(c.report_median("run_cpu_s"), 3), _num(c.cpu_s), _num(c.others_cpu_s, 1),
                     _num(c.report_median("import_s")), f"{report['input_rows']:,}", f"{report['rows']:,}"])
     return out
@@ -195,11 +218,14 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
         return []
     lines = ["", "## relatedness", "",
              "`benchmarks/relatedness.py`: economic complexity (RCA, presence, diversity, ubiquity, proximity, "
-             "density, ECI, PCI, COI, COG) of one long table of 90 counties × 608 classes × 4 years. Input: "
+             "density, ECI, PCI, COI, COG) of one long table of counties × classes × 4 years, at "
+             f"{', '.join(f'{c:,}' for c in LADDER.full)} county × class cells a year (28 × 195, 90 × 608, 285 × 1,920: "
+             "the province's proportions, ten times more cells a rung; the target on 90 × 608). Input: "
              f"`benchmarks/relatedness_child.py make_input(seed={SEED})`, a synthetic county × class panel with a "
              "nested structure (capable counties make the hard classes and most easy ones) and heavy-tailed values "
              "(county size × class size × Pareto(1.2)), about 38 % of the cells non-zero, 3 % of them flipping in "
-             "or out each year, 14 classes empty everywhere; made inside each child before the clock starts. "
+             "or out each year, 14 of 608 classes (the same share at other sizes) empty everywhere; made inside "
+             "each child before the clock starts. "
              "`shanhai` = `shanhai.analysis.relatedness.complexity_by_year` on the Arrow table; `ecomplexity` = "
              "the Growth Lab's `ecomplexity` 0.5.3 (`check_logsupermodularity=False, verbose=False`) on the same "
              "rows as a pandas DataFrame. run s = the call alone; wall s = the child's whole life (start-up, "
@@ -214,9 +240,16 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
         lines += [f"Measured {info.get('date', '')}{mode}, commit {info.get('commit', '')}; contention during these "
                   f"runs: {contention(chosen)}.", ""]
     lines += md_table(COLUMNS, rows(cases))
+    lines += ["", reproduce_line("relatedness", chosen)]
     lines += ["", "Details:", ""]
     lines += md_table(DETAIL_COLUMNS, detail_rows(cases))
     return lines
 
 
-__all__ = ["relatedness_cases", "print_tables", "markdown_section"]
+def growth_points(cases: list) -> list[GrowthPoint]:
+    """run s (the call alone inside the child) against county × class cells per year, per implementation."""
+    return [GrowthPoint("relatedness", c.case, "county × class cells", c.scale, c.run_s, "run s", c.n,
+                        others_cpu_s=c.others_cpu_s) for c in _chosen(cases) if c.ok and c.run_s]
+
+
+__all__ = ["relatedness_cases", "print_tables", "markdown_section", "growth_points", "LADDER"]

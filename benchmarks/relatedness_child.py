@@ -1,7 +1,7 @@
 """Child process of the ``relatedness`` workload (``benchmarks/relatedness.py``).
 
-    python -P benchmarks/relatedness_child.py shanhai OUT.parquet [--seed 7]
-    python -P benchmarks/relatedness_child.py ecomplexity OUT.parquet [--seed 7]
+    python -P benchmarks/relatedness_child.py shanhai OUT.parquet [--seed 7] [--cells 54720]
+    python -P benchmarks/relatedness_child.py ecomplexity OUT.parquet [--seed 7] [--cells 54720]
     python -P benchmarks/relatedness_child.py check OURS.parquet THEIRS.parquet
 
 ``shanhai`` / ``ecomplexity``: make the input (:func:`make_input`, not timed), run one
@@ -31,7 +31,14 @@ RESULTS = ["diversity", "ubiquity", "rca", "mcp", "eci", "pci", "density", "coi"
 ATOL = 1e-9
 
 
-def make_input(seed: int) -> pa.Table:
+def dimensions(cells: int) -> tuple[int, int]:
+    """(counties, classes) of a panel with about ``cells`` county × class cells per year, in the 90 : 608
+    proportions of the province (54,720 → 90 × 608; 5,472 → 28 × 195; 547,200 → 285 × 1,920)."""
+    locations = max(2, round((cells * LOCATIONS / PRODUCTS) ** 0.5))
+    return locations, max(2, round(cells / locations))
+
+
+def make_input(seed: int, n_locations: int = LOCATIONS, n_products: int = PRODUCTS) -> pa.Table:
     """A county × class panel with the structure economic complexity assumes, heavy-tailed values.
 
     Each county has a capability c ~ U(0, 1) and a size ~ lognormal(0, 1); each class a difficulty
@@ -39,16 +46,17 @@ def make_input(seed: int) -> pa.Table:
     logistic(6 (c − d) − 1 + N(0, 1.5)) (nested: capable counties make the hard classes and most of
     the easy ones), about 30 % of the cells; the value is county size × class size × (Pareto(1.2) +
     0.05). Each later year multiplies the values by lognormal(0.05, 0.15) and flips 3 % of the
-    cells in or out. ``EMPTY_CLASSES`` classes have no value anywhere (left out by both
-    implementations). Only non-zero cells are rows.
+    cells in or out. ``EMPTY_CLASSES`` classes of 608 (the same share of other sizes) have no value
+    anywhere (left out by both implementations). Only non-zero cells are rows. ``n_locations`` ×
+    ``n_products`` other than 90 × 608 give the ladder's other sizes; 90 × 608 is the target's input.
     """
     rng = np.random.default_rng(seed)
-    capability, difficulty = rng.uniform(size=LOCATIONS), rng.uniform(size=PRODUCTS)
-    logit = 6 * (capability[:, None] - difficulty[None, :]) - 1 + rng.normal(0, 1.5, (LOCATIONS, PRODUCTS))
-    present = rng.random((LOCATIONS, PRODUCTS)) < 1 / (1 + np.exp(-logit))
-    base = (rng.lognormal(0, 1, LOCATIONS)[:, None] * rng.lognormal(0, 1.5, PRODUCTS)[None, :]
-            * (rng.pareto(1.2, (LOCATIONS, PRODUCTS)) + 0.05))
-    empty = rng.choice(PRODUCTS, EMPTY_CLASSES, replace=False)
+    capability, difficulty = rng.uniform(size=n_locations), rng.uniform(size=n_products)
+    logit = 6 * (capability[:, None] - difficulty[None, :]) - 1 + rng.normal(0, 1.5, (n_locations, n_products))
+    present = rng.random((n_locations, n_products)) < 1 / (1 + np.exp(-logit))
+    base = (rng.lognormal(0, 1, n_locations)[:, None] * rng.lognormal(0, 1.5, n_products)[None, :]
+            * (rng.pareto(1.2, (n_locations, n_products)) + 0.05))
+    empty = rng.choice(n_products, round(EMPTY_CLASSES * n_products / PRODUCTS), replace=False)
     years, locations, products, values = [], [], [], []
     for k, year in enumerate(YEARS):
         if k:
@@ -61,14 +69,15 @@ def make_input(seed: int) -> pa.Table:
         locations.append(li)
         products.append(pi)
         values.append(x[li, pi])
-    county = np.array([f"{330100 + i}" for i in range(LOCATIONS)])
-    industry = np.array([f"{1300 + j}" for j in range(PRODUCTS)])
+    county = np.array([f"{330100 + i}" for i in range(n_locations)])
+    industry = np.array([f"{1300 + j}" for j in range(n_products)])
     return pa.table({"year": np.concatenate(years), "location": county[np.concatenate(locations)],
                      "product": industry[np.concatenate(products)], "value": np.concatenate(values)})
 
 
-def _run(which: str, out: str, seed: int) -> dict:
-    table = make_input(seed)
+def _run(which: str, out: str, seed: int, cells: int = LOCATIONS * PRODUCTS) -> dict:
+    locations, products = dimensions(cells)
+    table = make_input(seed, locations, products)
     started = time.perf_counter()
     if which == "shanhai":
         from shanhai.analysis.relatedness import complexity_by_year
@@ -94,8 +103,8 @@ def _run(which: str, out: str, seed: int) -> dict:
         rows = len(result)
         result.to_parquet(out, index=False)
     return {"run_s": run_s, "run_cpu_s": run_cpu_s, "import_s": import_s, "rows": rows, "input_rows": table.num_rows,
-            "locations": LOCATIONS, "products": PRODUCTS, "years": len(YEARS),
-            "cells": LOCATIONS * PRODUCTS * len(YEARS)}
+            "locations": locations, "products": products, "years": len(YEARS),
+            "cells": locations * products * len(YEARS)}
 
 
 def _check(ours_path: str, theirs_path: str) -> dict:
@@ -123,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mode", choices=("shanhai", "ecomplexity", "check"))
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cells", type=int, default=LOCATIONS * PRODUCTS,
+                        help="county × class cells per year (90 × 608 = 54,720 by default)")
     args = parser.parse_args(argv)
-    report = _check(*args.paths[:2]) if args.mode == "check" else _run(args.mode, args.paths[0], args.seed)
+    report = (_check(*args.paths[:2]) if args.mode == "check"
+              else _run(args.mode, args.paths[0], args.seed, args.cells))
     print(json.dumps(report))
     return 0
 

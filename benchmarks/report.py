@@ -14,7 +14,8 @@ import numpy as np
 from rich.table import Table
 
 from benchmarks import TARGET_CORES, scale_label
-from benchmarks.measure import CONTENTION_METHOD, RSS_METHOD, WALL_METHOD
+from benchmarks.measure import (CONTENTION_METHOD, RSS_METHOD, WALL_METHOD, GrowthPoint, fit_growth, reproduce,
+                                reproduce_line)
 from benchmarks.workloads import Case
 
 DASH = "—"
@@ -118,19 +119,82 @@ class Fit:
 
 
 def growth_fit(cases: list[Case], predict_scales: tuple[float, ...] = (1.0,)) -> Fit | None:
-    """Least squares of log wall time on log enterprises over the successful synth scales."""
+    """Least squares of log wall time on log enterprises over the successful synth scales
+    (:func:`benchmarks.measure.fit_growth`, the helper of every workload's growth row)."""
     done = [c for c in cases if c.workload == "synth" and c.ok]
-    if len({c.enterprises for c in done}) < 2:
+    wall = fit_growth([c.enterprises for c in done], [c.wall_s for c in done])
+    if wall is None:
         return None
-    x = np.log([c.enterprises for c in done])
-    slope, intercept = np.polyfit(x, np.log([c.wall_s for c in done]), 1)
-    build = np.polyfit(x, np.log([c.report_median("build_s") for c in done]), 1)[0]
+    build = fit_growth([c.enterprises for c in done], [c.report_median("build_s") for c in done])
     # enterprises grow linearly with scale: predict through the measured enterprises per scale
-    per_scale = np.mean([c.enterprises / c.scale for c in done])
+    per_scale = float(np.mean([c.enterprises / c.scale for c in done]))
     measured = {c.scale for c in done}
-    extrapolated = {s: float(np.exp(intercept + slope * np.log(per_scale * s)))
-                    for s in predict_scales if s not in measured}
-    return Fit(float(slope), len(done), float(build), extrapolated)
+    extrapolated = {s: wall.predict(per_scale * s) for s in predict_scales if s not in measured}
+    return Fit(wall.exponent, wall.points, build.exponent if build else None, extrapolated)
+
+
+def synth_growth_points(cases: list[Case]) -> list[GrowthPoint]:
+    """synth's rows of the growth table: wall s (the child is the build) and the in-process build alone."""
+    done = [c for c in cases if c.workload == "synth" and c.ok]
+    return ([GrowthPoint("synth", "shanhai", "enterprises", c.enterprises, c.wall_s, "wall s", c.scale,
+                         others_cpu_s=c.others_cpu_s) for c in done]
+            + [GrowthPoint("synth", "shanhai, build only", "enterprises", c.enterprises, c.report_median("build_s"),
+                           "build s", c.scale, others_cpu_s=c.others_cpu_s) for c in done])
+
+
+GROWTH_COLUMNS = ("workload", "engine", "unit", "sizes", "times s", "timed", "exponent", "other CPU s",
+                  "not measured", "reproduce")
+GROWTH_METHOD = ("exponent = slope of the least-squares line through (log size, log time), numpy.polyfit of degree 1 "
+                 "(benchmarks.measure.fit_growth): time ∝ size^exponent, 1 = linear, below 1 = fixed costs still "
+                 "weigh at the small sizes, — = fewer than two sizes. The time fitted is the one named in `timed`: "
+                 "the work timed inside the child (run s, import s, cold s, build s) wherever the child times it, "
+                 "because interpreter start-up and imports are a constant that would flatten the small sizes; "
+                 "wall s only for synth, whose child is the build (its build-only row is beside it). sizes are "
+                 "what was processed (e.g. 996,000 firms for the 1,000,000 rung); reproduce = the one command that "
+                 "measures the row again (add `--out PATH` to keep RESULTS.md); other CPU s = what other processes took from "
+                 "the cores during each size's run (contention: well above 0, the times are pessimistic and the "
+                 "exponent unreliable)")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+
+
+def _size(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or float(value).is_integer() else f"{value:g}"
+
+
+def growth_rows(points: list[GrowthPoint], repeat: int = 1, code: bool = False) -> list[list[str]]:
+    """One row per workload and engine: its sizes and times in ascending size, the fitted exponent
+    (:func:`benchmarks.measure.fit_growth`), the CPU s other processes took during each (contention), the
+    sizes it was not measured at and why, the command (in backticks when ``code``: markdown)."""
+    groups: dict[tuple[str, str], list[GrowthPoint]] = {}
+    for point in points:
+        groups.setdefault((point.workload, point.engine), []).append(point)
+    out = []
+    for (workload, engine), group in groups.items():
+        measured = sorted((p for p in group if p.seconds is not None), key=lambda p: p.size)
+        skipped = sorted((p for p in group if p.seconds is None), key=lambda p: p.size)
+        fit = fit_growth([p.size for p in measured], [p.seconds for p in measured])
+        rungs = sorted({p.rung for p in group if p.rung is not None})
+        timed = sorted({p.timed for p in group})
+        out.append([workload, engine, group[0].unit, " · ".join(_size(p.size) for p in measured) or DASH,
+                    " · ".join(_seconds(p.seconds) for p in measured) or DASH, ", ".join(timed),
+                    f"{fit.exponent:.2f}" if fit else DASH,
+                    " · ".join(_num(p.others_cpu_s, 1) for p in measured) or DASH,
+                    "; ".join(f"{_size(p.size)}: {p.skipped}" for p in skipped) or DASH,
+                    (f"`{reproduce(workload, rungs, repeat)}`" if code else reproduce(workload, rungs, repeat))
+                    if rungs else DASH])
+    return out
+
+
+def growth_section(points: list[GrowthPoint], md_table, repeat: int = 1) -> list[str]:
+    """RESULTS.md's growth table (empty when nothing was measured)."""
+    rows = growth_rows(points, repeat)
+    if not rows:
+        return []
+    return ["", "## growth", "", f"How time grows with size, per workload and engine. {GROWTH_METHOD}.", "",
+            *md_table(GROWTH_COLUMNS, growth_rows(points, repeat, code=True))]
 
 
 def phases(report: dict) -> list[tuple[str, float, float]]:
@@ -252,8 +316,9 @@ def fit_text(fit: Fit | None) -> str:
     if fit is None:
         return "growth exponent: not fitted (fewer than two successful synth scales)"
     text = (f"growth exponent: wall time ∝ enterprises^{fit.exponent:.2f} "
-            f"(least squares on log wall s vs log enterprises, {fit.points} scales); "
-            f"in-process build alone ∝ enterprises^{fit.build_exponent:.2f}")
+            f"(least squares on log wall s vs log enterprises, {fit.points} scales)")
+    if fit.build_exponent is not None:
+        text += f"; in-process build alone ∝ enterprises^{fit.build_exponent:.2f}"
     for scale, seconds in fit.extrapolated_s.items():
         text += f"; extrapolated wall at scale {scale_label(scale)}: {seconds:.1f} s"
     return text
@@ -278,11 +343,13 @@ def failures(cases: list[Case]) -> list[tuple[str, str]]:
 
 
 def markdown(cases: list[Case], info: dict[str, str], fit: Fit | None, *, mode: str, repeat: int,
-             startup_s: float | None, sections: list[str] | None = None) -> str:
+             startup_s: float | None, sections: list[str] | None = None, elapsed_s: float | None = None) -> str:
     lines = ["# Shanhai benchmarks", "",
              f"Written by `python -m benchmarks` ({mode}) on {info['date']}, commit {info['commit']}. "
              f"Each figure is the median of {repeat} run{'s' if repeat > 1 else ''}. "
-             "Benchmarks report, they do not gate: a missed target is listed below, never a test failure.",
+             "Benchmarks report, they do not gate: a missed target is listed below, never a test failure."
+             + (f" The suite ran for {elapsed_s / 60:.1f} min (preparing uncached inputs included)."
+                if elapsed_s is not None else ""),
              "", "## Machine", "", "| | |", "| --- | --- |"]
     for key in ("cpus", "cpu model", "memory", "os", "python", "duckdb", "numpy", "pyarrow",
                 "ibis-framework", "fastexcel", "pandas", "bytecode", "contention"):
@@ -320,7 +387,9 @@ def markdown(cases: list[Case], info: dict[str, str], fit: Fit | None, *, mode: 
         lines += ["", f"## {workload}", ""]
         lines += md_table(MAIN_COLUMNS, [main_row(c) for c in chosen])
         if workload == "synth":
-            lines += ["", fit_text(fit) + "."]
+            lines += ["", fit_text(fit) + ".", "", reproduce_line("synth", chosen)]
+        else:
+            lines += ["", f"Reproduce: `python -m benchmarks --only demo{f' --repeat {repeat}' if repeat > 1 else ''}`."]
         lines += ["", "Details:", ""]
         lines += md_table(detail_columns(workload), [detail_row(c) for c in chosen])
         done = [c for c in chosen if c.ok]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -273,7 +272,9 @@ def markdown_section(cases: list[WebCase], md_table) -> list[str]:
             "session cookie. Latency percentiles and error counts come from wrk's Lua `done` hook; errors = "
             "non-2xx answers + socket errors + timeouts (10 s). Server peak RSS = VmHWM of the server process "
             "after the page's run. The client shares the 2 cores with the server.", "",
-            *md_table(COLUMNS, rows(cases)), ""]
+            *md_table(COLUMNS, rows(cases)), "",
+            f"Reproduce: `python -m benchmarks --only web` (with `--quick`: scale {QUICK_SCALE:g} for "
+            f"{QUICK_DURATION_S} s). One size: the target is latency at scale 1.0 under a fixed load.", ""]
 
 
 def ensure_wrk() -> str | None:

@@ -35,6 +35,7 @@ class Case:
     db_mb: list[float] = field(default_factory=list)
     error: str | None = None      # set when a run failed; the case then has no figures
     failed_run: ChildRun | None = None
+    n: int | float | None = None  # the rung of the workload's size ladder (benchmarks.measure.Ladder) it ran at
 
     @property
     def ok(self) -> bool:
@@ -123,7 +124,7 @@ def _describe_failure(run: ChildRun) -> str:
 
 def synth_case(scale: float, repeat: int, timeout_s: float, log: Log) -> Case:
     label = scale_label(scale)
-    case = Case("synth", f"scale {label}", f"scale {label}", scale=scale)
+    case = Case("synth", f"scale {label}", f"scale {label}", scale=scale, n=scale)
     for i in range(repeat):
         with tempfile.TemporaryDirectory(prefix="shanhai-bench-") as tmp:
             db = Path(tmp) / "synth.duckdb"
