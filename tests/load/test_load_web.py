@@ -87,7 +87,10 @@ def test_100_clients_while_importing(load_db, figures):
     if r["stall_max_s"] >= STALL_LIMIT_S:
         stalled.append(f"the slowest reader waited {r['stall_max_s']} s longer than in the baseline")
     if stalled:
-        # Known and open (docs/operations.md, "Load"): with 100 clients on 2 shared cores the import
-        # slows readers by several seconds, though one client alone sees no pause (≤ 0.1 s) during
-        # the same import; the cause is not found yet. Reported, not hidden: XFAIL with the figures.
+        # Known and open (docs/operations.md, "Load"): DuckDB's Python client takes the GIL again
+        # and again while a statement runs, so the import's statements on the server's job thread
+        # hold up the event loop and the pages (the same import in a separate process does not);
+        # on a busy machine the saturated load alone also exceeds the limit (a job that does no
+        # work gives the same figures at 100 clients). Open until the import's heavy statements
+        # run outside the server process. Reported, not hidden: XFAIL with the figures.
         pytest.xfail("readers stalled by the import: " + "; ".join(stalled))

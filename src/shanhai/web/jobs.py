@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
 import secrets
 import threading
@@ -48,7 +47,6 @@ KINDS_ZH = {"import": "数据导入", "evaluate": "亩均评价", "report": "专
             "chains": "产业链模型"}
 STATUS_LABELS = {"queued": ("排队中", "queued"), "running": ("运行中", "running"),
                  "done": ("已完成", "done"), "failed": ("失败", "failed")}
-BACKGROUND_NICE = 10      # the worker thread's nice value while it runs jobs (Linux)
 KEEP_FINISHED = 500
 
 
@@ -169,7 +167,6 @@ class JobRunner:
                 self.jobs.pop(j.job_id, None)
 
     def _work(self) -> None:
-        _background_priority()
         cursor = self.base.con.cursor()
         store = Store(self.base.path, cursor, False)
         try:
@@ -312,20 +309,20 @@ def job_status(request: Request, job_id: str, user: User = Depends(current_user)
     return JSONResponse(_visible_job(request, job_id, user).as_dict())
 
 
-def _background_priority() -> None:
-    """Lower the worker thread's scheduling priority (Linux: nice 10 for this thread alone), so
-    pages and API answers go first when a job and readers want the same cores."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
-    except (AttributeError, OSError):  # not Linux, or not permitted: the job runs at normal priority
-        pass
-
-
 @contextlib.contextmanager
 def _one_thread(cursor):
-    """Run a job on its own (low-priority) thread only: DuckDB's worker threads are shared by every
-    query of the process and run at normal priority, so while a job runs they are switched off
-    (``SET threads = 1``: each query then executes on its caller's thread) and switched back after."""
+    """Run a job on one core: DuckDB's worker threads are shared by every query of the process, so
+    while a job runs they are switched off (``SET threads = 1``: each query then executes on its
+    caller's thread, the job's on the worker thread) and switched back after, leaving the other
+    cores to the pages.
+
+    The worker thread keeps normal scheduling priority on purpose. DuckDB's Python client takes
+    the GIL after every execution step of a running statement, to check for Ctrl+C
+    (``DuckDBPyConnection::CompletePendingQuery``; a 0.3 s query took 3 s beside a Python thread
+    that kept the GIL 50 ms at a time), so a job thread at low priority (nice 10, as before) made
+    a Python thread that handed it the GIL wait until the scheduler ran it again — a priority
+    inversion on a busy machine — and made the import itself several times slower under load,
+    without the pages answering any faster (docs/operations.md, "Load")."""
     before = cursor.execute("SELECT current_setting('threads')").fetchone()[0]
     cursor.execute("SET threads = 1")
     try:
