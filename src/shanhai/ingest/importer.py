@@ -129,8 +129,13 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
         finally:
             source.close()
     except (OSError, duckdb.Error) as exc:
-        if not disk_full(exc):
-            raise
+        raise_if_disk_full(store, path, exc)
+        raise
+
+
+def raise_if_disk_full(store: Store, path: Path, exc: BaseException) -> None:
+    """One sentence instead of ``exc`` when it says the disk is full."""
+    if disk_full(exc):
         # the transaction was rolled back (or never committed): the store holds what it held before
         raise ShanhaiError(
             f"the disk is full: importing {path.name} needed more space than is free where the database "
@@ -138,8 +143,29 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
             "free some space and import it again") from exc
 
 
+@dataclass
+class Prepared:
+    """What :func:`prepare` leaves for :func:`finish`, besides the ``_import_clean`` table."""
+
+    result: ImportResult
+    fingerprint: str
+    stored: list[str]
+    insert_only: list[str]
+    headers: dict[str, str]     # column identifier -> the file's header (for the scope's reasons)
+
+
 def _import(store: Store, kind: Kind, source: Source, year: int | None, dry_run: bool, username: str | None,
             progress: Progress, scope: Scope | None = None) -> ImportResult:
+    prepared = prepare(store, kind, source, year, dry_run, progress, scope)
+    return finish(store, kind, prepared, year, dry_run, username, progress, scope)
+
+
+def prepare(store: Store, kind: Kind, source: Source, year: int | None, dry_run: bool, progress: Progress,
+            scope: Scope | None = None) -> Prepared:
+    """Read, map, clean and check the file into the temporary table ``_import_clean``: every step
+    that reads the file and none that needs the target table's rows (``_isolated`` runs this in a
+    separate process on a copy of the lookup tables). Writes nothing to the store's own tables
+    (the reference data aside, loaded once into a store that lacks it)."""
     path = source.path
     hmap = _headers.detect(kind, source)
     progress("读取 read", 0.1)   # the bar appears only once the file is known to be readable
@@ -173,18 +199,30 @@ def _import(store: Store, kind: Kind, source: Source, year: int | None, dry_run:
     finally:
         source.detach(con)
     fingerprint = _fingerprint(source, kind, source.sheet, year, scope)      # hashed meanwhile
-    dataset_id = result.dataset_id = f"import-{kind.kind}-{fingerprint[:16]}"
+    result.dataset_id = f"import-{kind.kind}-{fingerprint[:16]}"
     mapped = hmap.by_id()
     _kind_rules(con, kind, schema, mapped)
     _checks(con, kind, mapped)
-    if _scoped(scope):
-        _region_scope(con, kind, scope, mapped, result)
-    _duplicates(con, kind)
-    progress("合并 merging", 0.6)
-    _collect_problems(con, kind, result)
     stored = [c.id for c in kind.columns if c.store and c.id in present]
     stored += [extra for extra in _derived(kind) if extra not in stored]
     insert_only = [c.id for c in kind.columns if c.store and c.id in defaulted]
+    return Prepared(result, fingerprint, stored, insert_only, {c: m.header for c, m in mapped.items()})
+
+
+def finish(store: Store, kind: Kind, prepared: Prepared, year: int | None, dry_run: bool, username: str | None,
+           progress: Progress, scope: Scope | None = None) -> ImportResult:
+    """The steps after :func:`prepare` that read the store: the region scope (it compares with the
+    rows stored under the same keys), duplicate keys, and the merge in one transaction."""
+    con = store.con
+    result, fingerprint, stored, insert_only = (prepared.result, prepared.fingerprint, prepared.stored,
+                                                prepared.insert_only)
+    path = Path(result.file)
+    dataset_id = result.dataset_id
+    if _scoped(scope):
+        _region_scope(con, kind, scope, prepared.headers, result)
+    _duplicates(con, kind)
+    progress("合并 merging", 0.6)
+    _collect_problems(con, kind, result)
     if dry_run:
         _count_changes(con, kind, stored, result)
     else:
@@ -192,8 +230,8 @@ def _import(store: Store, kind: Kind, source: Source, year: int | None, dry_run:
         try:
             _merge(con, kind, stored, insert_only, dataset_id, username, result)
             _store_reports(con, kind, dataset_id, result)
-            params = {"kind": kind.kind, "file": path.name, "sheet": source.sheet,
-                      "encoding": source.encoding, "year": year, "rows": result.rows_in}
+            params = {"kind": kind.kind, "file": path.name, "sheet": result.sheet,
+                      "encoding": result.encoding, "year": year, "rows": result.rows_in}
             if result.scope:
                 params["region"] = result.scope["adcode"]
             params = json.dumps(params, ensure_ascii=False)
@@ -595,7 +633,7 @@ def _kind_rules(con, kind: Kind, schema: dict[str, str], mapped) -> None:
                       rule.value or f'CAST("{rule.column}" AS VARCHAR)')
 
 
-def _region_scope(con, kind: Kind, scope: Scope, mapped, result: ImportResult) -> None:
+def _region_scope(con, kind: Kind, scope: Scope, headers: dict[str, str], result: ImportResult) -> None:
     """Reject every row whose region lies outside ``scope``, before duplicates and the merge.
 
     A row's region comes from its kind's ``[region]``: its own region columns (and those of the
@@ -611,7 +649,7 @@ def _region_scope(con, kind: Kind, scope: Scope, mapped, result: ImportResult) -
     yours = f"{scope.adcode} {name}".strip()
 
     def header(column_id: str) -> str:
-        return mapped[column_id].header if column_id in mapped else kind.column(column_id).label
+        return headers.get(column_id) or kind.column(column_id).label
 
     def where(code: str, unknown: str) -> str:     # 330102 上城区 (the code alone if regions lacks it)
         name = f"(SELECT r.name FROM regions r WHERE r.adcode = {code})"

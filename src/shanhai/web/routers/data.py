@@ -1,5 +1,6 @@
 """``/data``: upload a workbook or CSV into the store with the CLI's import engine
-(:func:`shanhai.ingest.import_file`) as a background job, see the import's summary and download
+(:func:`shanhai.ingest.import_file`, its reading and cleaning in a child process:
+``ingest._isolated``) as a background job, see the import's summary and download
 its rejects workbook; and the collection progress by county and town (the share of firms with
 this year's data).
 
@@ -146,11 +147,14 @@ async def upload(request: Request, kind: str = Form(...), year: str = Form(""), 
     def job(progress):
         from datetime import datetime, timezone
 
-        from shanhai.ingest import import_file
+        from shanhai.ingest._isolated import import_file_isolated
         from shanhai.ingest.rejects import write_rejects
 
-        result = import_file(progress.store, kind, path, year=y, sheet=sheet.strip() or None, username=username,
-                             progress=progress.fraction, scope=scope)
+        # reading, cleaning and checking in a low-priority child process: DuckDB takes the GIL
+        # after every step of a statement, so the import's long statements on this process's job
+        # thread would hold up every page (docs/operations.md, "Load"); the merge stays here
+        result = import_file_isolated(progress.store, kind, path, year=y, sheet=sheet.strip() or None,
+                                      username=username, progress=progress.fraction, scope=scope)
         if result.rejects:
             result.rejects_file = str(write_rejects(result, folder / "rejects.xlsx"))
         data = result.as_dict(limit=200)
