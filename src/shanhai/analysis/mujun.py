@@ -33,6 +33,7 @@ from ibis.backends import BaseBackend
 
 from shanhai.analysis.formulas import calc_land_used, calc_ratio
 from shanhai.engine import materialize, release
+from shanhai.engine import table as _table
 from shanhai.errors import ShanhaiError
 from shanhai.policy import INDICATORS, Preset
 from shanhai.policy._model import Consequence, IndicatorRule, Population
@@ -69,9 +70,9 @@ def _flags_needed(preset: Preset) -> list[str]:
 
 
 def _inputs(con: BaseBackend, preset: Preset, year: int, scope: Scope) -> ir.Table:
-    ey = con.table("enterprise_years")
-    firms = con.table("enterprises")
-    regions = con.table("regions")
+    ey = _table(con, "enterprise_years")
+    firms = _table(con, "enterprises")
+    regions = _table(con, "regions")
     counties = regions.filter(regions.level == "county").select(county_adcode=regions.adcode,
                                                                 city_adcode=regions.city_adcode)
     t = (ey.filter(ey.year == year)
@@ -85,7 +86,7 @@ def _inputs(con: BaseBackend, preset: Preset, year: int, scope: Scope) -> ir.Tab
     elif scope.level == "city":
         t = t.filter(t.city_adcode == scope.adcode)
     if "value_added_per_water" in preset.indicators_used():
-        em = con.table("electricity_monthly")
+        em = _table(con, "electricity_monthly")
         water = (em.filter((em.month >= dt.date(year, 1, 1)) & (em.month <= dt.date(year, 12, 1)))
                  .group_by("uscc").aggregate(water_t=em.water_t.sum()))
         t = t.left_join(water, "uscc").drop("uscc_right")
@@ -93,7 +94,7 @@ def _inputs(con: BaseBackend, preset: Preset, year: int, scope: Scope) -> ir.Tab
         t = t.mutate(water_t=ibis.null("float64"))
     flags = _flags_needed(preset)
     if flags:
-        f = con.table("enterprise_flags")
+        f = _table(con, "enterprise_flags")
         active = f.filter((f.valid_from <= dt.date(year, 12, 31))
                           & (f.valid_to.isnull() | (f.valid_to >= dt.date(year, 1, 1)))
                           & f.flag.isin(flags))
@@ -421,12 +422,13 @@ class Stages:
     past 100 kB and compiles slowly. ``release()`` drops them; call it before the connection
     closes (``Evaluation`` does, as a context manager)."""
 
-    def __init__(self, backend: BaseBackend) -> None:
+    def __init__(self, backend: BaseBackend, log: list | None = None) -> None:
         self.backend = backend
         self.tables: list[ir.Table] = []
+        self.log = log              # receives each stage's SQL on DuckDB (engine.materialize)
 
     def keep(self, t: ir.Table) -> ir.Table:
-        kept = materialize(self.backend, t)
+        kept = materialize(self.backend, t) if self.log is None else materialize(self.backend, t, log=self.log)
         self.tables.append(kept)
         return kept
 
@@ -505,17 +507,18 @@ class Evaluation:
 
 
 def evaluate(con: BaseBackend, preset: Preset, year: int, region: str | None = None, *,
-             benchmarks: str = "preset", previous: ir.Table | None = None) -> Evaluation:
+             benchmarks: str = "preset", previous: ir.Table | None = None, log: list | None = None) -> Evaluation:
     """The per-enterprise results and the benchmark table of one evaluation, as Ibis expressions
     over materialised stages; use as a context manager (or call ``release()``) to drop them.
 
     ``benchmarks='data'`` replaces each fixed benchmark by its declared data statistic.
     ``previous``: the prior year's results (uscc, class, class_streak) for escalation.
+    ``log``: receives the stages' SQL on DuckDB (``Stages``).
     """
     if benchmarks not in ("preset", "data"):
         raise ShanhaiError(f"benchmarks must be 'preset' or 'data', not {benchmarks!r}")
     scope = scope_of(region)
-    stages = Stages(con)
+    stages = Stages(con, log)
     t = _inputs(con, preset, year, scope)
     pop = ibis.cases(*((_population_condition(t, p), p.id) for p in preset.populations), else_=ibis.null("string"))
     t = t.mutate(population=pop, unit_id=_unit(t, preset, scope), group_id=_group_of(t, preset))
@@ -530,11 +533,15 @@ def evaluate(con: BaseBackend, preset: Preset, year: int, region: str | None = N
     founded = ["founded_on"] if any(r.when.founded_within_years is not None for r in preset.rules) else []
     fact_columns = dict.fromkeys(["uscc", *ROLLUP_COLUMNS, "population", "unit_id", "group_id", "excluded_reason",
                                   *founded, *flags, *(f"v__{i}" for i in used)])
+    # the numerators and denominators a data benchmark sums (a fixed one reads none of them), and
+    # the year's water, which a run stores per firm when it scores it (mujun_scores.water_t)
+    summed = {rule.id for p in preset.populations for rule in p.indicators
+              if _benchmark_kind(rule, benchmarks) != "fixed"}
     for i in used:
         d = INDICATORS[i]
-        fact_columns[d.numerator] = None
-        if d.denominator != "land_used":
-            fact_columns[d.denominator] = None
+        for column in (d.numerator, d.denominator):
+            if column == "water_t" or (i in summed and column != "land_used"):
+                fact_columns[column] = None
     wide = t
     base = stages.keep(t.select(*fact_columns))                                             # stage 1
     t, plan, unit_agg = _benchmarks(base, preset, benchmarks, stages)
@@ -680,10 +687,10 @@ def rollups(con: BaseBackend, results: ir.Table, preset: Preset, year: int,
     A firm is in ``all``, maybe ``above_scale`` and its population; the ratios of every row are
     Σ numerator ÷ Σ denominator over the firms with a usable denominator."""
     stages = stages or Stages(con)
-    regions = con.table("regions")
+    regions = _table(con, "regions")
     counties = regions.filter(regions.level == "county").select(county_m=regions.adcode, k_city="city_adcode",
                                                                 mountain26="mountain26")
-    ey = con.table("enterprise_years")
+    ey = _table(con, "enterprise_years")
     prev = ey.filter(ey.year == year - 1).select("uscc", prev_above="above_scale", prev_tax="tax_paid",
                                                  prev_va="value_added", land_own_mu="land_own_mu",
                                                  land_leased_mu="land_leased_mu",
@@ -726,21 +733,25 @@ def rollups(con: BaseBackend, results: ir.Table, preset: Preset, year: int,
         cells.filter(cells.population.notnull()).mutate(scope="pop:" + cells.population, p_land=nothing,
                                                        p_tax=nothing, p_va=nothing),
     )
-    figures, counts = [], []
-    for level in LEVELS:
-        keyed = scoped.filter(scoped[f"k_{level}"].notnull()).mutate(key=scoped[f"k_{level}"])
-        figures.append(keyed.group_by(["key", "scope"]).aggregate(**_figures(keyed))
-                       .mutate(level=ibis.literal(level)))
-        counts.append(keyed.group_by(["key", "scope", "class"]).aggregate(firms=keyed.n.sum().cast("int32"))
-                      .mutate(level=ibis.literal(level)))
-    fig = ibis.union(*figures)
+    # every level's cells under one (level, key) pair, then one aggregation for all levels: the
+    # figures' 17 sums are built and compiled once, not once per level (compiling the roll-ups
+    # took 0.23 s, now 0.15 s); the same cells are summed per row as before
+    sums = [c for c in scoped.columns if not c.startswith("k_") and c not in ("above_scale", "population",
+                                                                              "class", "scope")]
+    keyed = ibis.union(*(
+        scoped.filter(scoped[f"k_{level}"].notnull()).select(
+            level=ibis.literal(level), key=scoped[f"k_{level}"], scope=scoped.scope, **{"class": scoped["class"]},
+            **{c: scoped[c] for c in sums})
+        for level in LEVELS))
+    fig = keyed.group_by(["level", "key", "scope"]).aggregate(**_figures(keyed))
+    counts = keyed.group_by(["level", "key", "scope", "class"]).aggregate(firms=keyed.n.sum().cast("int32"))
     labels = _labels(con)
     fig = fig.left_join(labels, [fig.level == labels.level_l, fig.key == labels.key_l]).drop("level_l", "key_l")
     fig = fig.select("level", "key", "label", "scope", "firms", "evaluated", "tax_paid", "value_added",
                      "headcount", "energy_tce", "land_used_mu", "electricity_kwh", "tax_per_mu",
                      "value_added_per_mu", "labour_productivity", "value_added_per_energy", "prev_tax_per_mu",
                      "prev_value_added_per_mu", "surcharge_yuan")
-    cc = ibis.union(*counts).select("level", "key", "scope", "class", "firms")
+    cc = counts.select("level", "key", "scope", "class", "firms")
     return fig, cc
 
 
@@ -767,9 +778,9 @@ def _figures(t: ir.Table) -> dict[str, ir.Value]:
 
 
 def _labels(con: BaseBackend) -> ir.Table:
-    regions = con.table("regions")
-    zones = con.table("zones")
-    industries = con.table("industries")
+    regions = _table(con, "regions")
+    zones = _table(con, "zones")
+    industries = _table(con, "industries")
     parts = [
         regions.filter(regions.level == lvl).select(level_l=ibis.literal(lvl), key_l=regions.adcode,
                                                     label=regions.name)

@@ -50,19 +50,25 @@ def connect(store: Store, engine: str = "duckdb", master: str | None = None) -> 
     return ibis.duckdb.from_connection(store.con)
 
 
-def insert(store: Store, backend: BaseBackend, table: str, expr, extra: dict | None = None) -> int:
+def insert(store: Store, backend: BaseBackend | None, table: str, expr, extra: dict | None = None, *,
+           log: list | None = None) -> int:
     """Append an Ibis expression's rows to a store table, matching columns by name; returns rows.
 
     On the store's own DuckDB backend the rows never leave DuckDB (``INSERT … SELECT`` of the
     compiled expression); from another engine they come back as Arrow and are appended.
-    ``extra``: constant columns added to every row (e.g. the run id).
+    ``expr`` may also be DuckDB SQL already compiled (``backend`` is then not used).
+    ``extra``: constant columns added to every row (e.g. the run id). ``log``: a list that
+    receives ``("insert", table, sql, extra)`` of what ran on DuckDB (a run's plan, see
+    ``jobs.mujun``).
     """
     from shanhai.store.sql import literal
 
     consts = ", ".join(f"{literal(v)} AS \"{k}\"" for k, v in (extra or {}).items())
     prefix = f"{consts}, " if consts else ""
-    if getattr(backend, "con", None) is store.con:
-        sql = ibis.to_sql(expr, dialect="duckdb")
+    if isinstance(expr, str) or getattr(backend, "con", None) is store.con:
+        sql = expr if isinstance(expr, str) else ibis.to_sql(expr, dialect="duckdb")
+        if log is not None:
+            log.append(("insert", table, sql, dict(extra or {})))
         before = store.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
         store.con.execute(f'INSERT INTO "{table}" BY NAME SELECT {prefix}* FROM ({sql})')
         return store.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] - before
@@ -84,17 +90,43 @@ def fetch(backend: BaseBackend, expr) -> "pa.Table":
     return expr.to_pyarrow()
 
 
-def materialize(backend: BaseBackend, expr) -> "ibis.expr.types.Table":
+def table(backend: BaseBackend, name: str) -> "ibis.expr.types.Table":
+    """``backend.table(name)``; on DuckDB the same table expression without ibis 12's Arrow round
+    trip for the schema (its ``get_schema`` fetches ``DESCRIBE`` as Arrow: the first call of a
+    process imports pyarrow, about 0.3 s, for a few dozen rows of names and types)."""
+    if backend.name != "duckdb":
+        return backend.table(name)
+    import ibis.expr.operations as ops
+
+    rows = backend.con.execute(f'DESCRIBE "{name}"').fetchall()     # name, type, null, key, default, extra
+    if not rows:
+        raise ShanhaiError(f"table {name} has no columns")
+    mapper = backend.compiler.type_mapper
+    schema = ibis.schema({col: mapper.from_string(typ, nullable=null == "YES") for col, typ, null, *_ in rows})
+    return ops.DatabaseTable(name, schema=schema, source=backend,
+                             namespace=ops.Namespace(catalog=None, database=None)).to_expr()
+
+
+def stage_name() -> str:
+    """A fresh name for a temp table made by :func:`materialize`."""
+    return f"_shanhai_stage_{secrets.token_hex(6)}"
+
+
+def materialize(backend: BaseBackend, expr, *, log: list | None = None) -> "ibis.expr.types.Table":
     """Compute an expression once and return a table over the result (a temp table on DuckDB, a
-    cached DataFrame elsewhere). Drop it with :func:`release`.
+    cached DataFrame elsewhere). Drop it with :func:`release`. ``log``: a list that receives
+    ``("stage", name, sql)`` of the temp table made on DuckDB.
 
     On DuckDB this is plain ``CREATE TEMP TABLE … AS``: ibis 12's own ``Table.cache().release()``
     emits ``DROP TABLE IF EXISTS`` without the name under sqlglot 30, a syntax error.
     """
     if backend.name == "duckdb":
-        name = f"_shanhai_stage_{secrets.token_hex(6)}"
-        backend.con.execute(f'CREATE TEMP TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}')
-        return backend.table(name)
+        name = stage_name()
+        sql = ibis.to_sql(expr, dialect="duckdb")
+        backend.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
+        if log is not None:
+            log.append(("stage", name, sql))
+        return table(backend, name)
     return expr.cache()
 
 

@@ -104,7 +104,6 @@ def run(store: Store, policy_name: str, year: int, region: str | None = None, *,
 def _run(store: Store, policy_name: str, year: int, region: str | None, *, engine: str, benchmarks: str,
          user: str | None, progress, source: str | None) -> RunSummary:
     from shanhai.analysis import mujun
-    from shanhai.engine import connect, insert
 
     started = time.perf_counter()
     step = progress or (lambda label, fraction: None)
@@ -119,36 +118,82 @@ def _run(store: Store, policy_name: str, year: int, region: str | None, *, engin
         notes.append(f"政策 {preset.name} 适用年度为 {preset.years}, 本次用于 {year} 年数据 "
                      f"(policy years {preset.years}, applied to {year})")
     step("评价 evaluating", 0.1)
-    backend = connect(store, engine)
     prev_id = _previous_run(store, preset.name, year - 1, scope.adcode)
+    key = _plan_key(store, preset, year, scope, benchmarks, prev_id) if engine == "duckdb" and not source else None
+    plan = _load_plan(key) if key else None
+    if plan is not None:
+        return _replay(store, plan, preset, year, scope, benchmarks, user, notes, prev_id, step, started)
+    log: list | None = [] if key else None
+    summary = _evaluate_and_store(store, preset, year, scope, engine, benchmarks, user, notes, prev_id, step,
+                                  started, source, log)
+    if key:
+        _save_plan(key, {"key": key, "run_id": summary.run_id, "prev_id": prev_id, "steps": log})
+    return summary
+
+
+def _evaluate_and_store(store, preset, year, scope, engine, benchmarks, user, notes, prev_id, step, started, source,
+                        log) -> RunSummary:
+    """The run built from the Ibis expressions (``analysis.mujun``); ``log`` (DuckDB only) receives
+    every statement, in order, for ``_replay``."""
+    from shanhai.analysis import mujun
+    from shanhai.engine import connect, insert
+    from shanhai.engine import table as _table
+
+    backend = connect(store, engine)
     previous = None
     store_backend = backend if engine == "duckdb" else connect(store)
     if prev_id is not None:
-        r = store_backend.table(_table_of(store, prev_id))
+        r = _table(store_backend, _table_of(store, prev_id))
         previous = r.filter(r.run_id == prev_id).select("uscc", "class", "class_streak")
         if engine != "duckdb":  # the previous run lives in the store: hand its classes to the other engine
             import ibis
 
             previous = ibis.memtable(previous.to_pyarrow())
-    evaluation = mujun.evaluate(backend, preset, year, scope.adcode, benchmarks=benchmarks, previous=previous)
+    evaluation = mujun.evaluate(backend, preset, year, scope.adcode, benchmarks=benchmarks, previous=previous,
+                                log=log)
+    if log is not None:
+        log.append(("begin",))
+
+    def write(run_id: str) -> None:
+        n = insert(store, backend, SCORES, evaluation.scores, {"run_id": run_id, "year": year}, log=log)
+        if n == 0:
+            raise ShanhaiError(f"no enterprises with {year} data in region {scope.adcode}")
+        insert(store, backend, "mujun_benchmarks", evaluation.benchmarks, {"run_id": run_id}, log=log)
+        step("汇总 roll-ups", 0.7)
+        r = _table(store_backend, SCORES)
+        stored = r.filter(r.run_id == run_id)
+        if engine == "duckdb":      # the firms' facts from stage 1, their classes as just stored
+            facts = evaluation.facts.select("uscc", *mujun.ROLLUP_COLUMNS).rename(uscc_f="uscc")
+            stored = stored.select("uscc", "population", "class", "surcharge_yuan")
+            stored = stored.join(facts, stored.uscc == facts.uscc_f).drop("uscc_f")
+        else:                       # stage 1 lives in Spark: the stored run's view has the facts
+            r = _table(store_backend, "mujun_results")
+            stored = r.filter(r.run_id == run_id)
+        stages = mujun.Stages(store_backend, log)
+        try:
+            fig, counts = mujun.rollups(store_backend, stored, preset, year, stages)
+            insert(store, store_backend, "mujun_rollups", fig, {"run_id": run_id}, log=log)
+            insert(store, store_backend, "mujun_class_counts", counts, {"run_id": run_id}, log=log)
+        finally:
+            stages.release()
+
     try:
-        return _store_run(store, backend, store_backend, evaluation, preset, year, scope, benchmarks, engine, user,
-                          notes, prev_id, step, started, source)
+        return _store_run(store, preset, year, scope, benchmarks, engine, user, notes, prev_id, step, started,
+                          source, list(evaluation.used), write)
     finally:
         evaluation.release()
 
 
-def _store_run(store, backend, store_backend, evaluation, preset, year, scope, benchmarks, engine, user, notes,
-               prev_id, step, started, source=None) -> RunSummary:
-    from shanhai.analysis import mujun
-    from shanhai.engine import insert
-
+def _store_run(store, preset, year, scope, benchmarks, engine, user, notes, prev_id, step, started, source, used,
+               write) -> RunSummary:
+    """One transaction: the run's row, what ``write(run_id)`` inserts (scores, benchmarks,
+    roll-ups), the audit entry."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     run_id = f"mujun-{year}-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     fingerprint = policy.fingerprint(preset)
     params = {"year": year, "region": scope.adcode, "region_level": scope.level, "benchmarks": benchmarks,
               "engine": engine, "source": source or "store", "policy_fingerprint": fingerprint, "previous_run": prev_id,
-              "indicators_used": list(evaluation.used),   # the view mujun_results shows these values
+              "indicators_used": list(used),   # the view mujun_results shows these values
               "policy": json.loads(policy._load.canonical_json(preset))}
     con = store.con
     con.execute("SET preserve_insertion_order = false")  # halves the cost of writing a million rows
@@ -160,27 +205,7 @@ def _store_run(store, backend, store_backend, evaluation, preset, year, scope, b
             f"{literal(json.dumps(params, ensure_ascii=False))}::JSON, "
             f"{values(inputs_fingerprint(store, year), __version__, user or 'cli', now, 'done', '; '.join(notes) or None)})")
         step("保存结果 storing results", 0.4)
-        n = insert(store, backend, SCORES, evaluation.scores, {"run_id": run_id, "year": year})
-        if n == 0:
-            raise ShanhaiError(f"no enterprises with {year} data in region {scope.adcode}")
-        insert(store, backend, "mujun_benchmarks", evaluation.benchmarks, {"run_id": run_id})
-        step("汇总 roll-ups", 0.7)
-        r = store_backend.table(SCORES)
-        stored = r.filter(r.run_id == run_id)
-        if engine == "duckdb":      # the firms' facts from stage 1, their classes as just stored
-            facts = evaluation.facts.select("uscc", *mujun.ROLLUP_COLUMNS).rename(uscc_f="uscc")
-            stored = stored.select("uscc", "population", "class", "surcharge_yuan")
-            stored = stored.join(facts, stored.uscc == facts.uscc_f).drop("uscc_f")
-        else:                       # stage 1 lives in Spark: the stored run's view has the facts
-            r = store_backend.table("mujun_results")
-            stored = r.filter(r.run_id == run_id)
-        stages = mujun.Stages(store_backend)
-        try:
-            fig, counts = mujun.rollups(store_backend, stored, preset, year, stages)
-            insert(store, store_backend, "mujun_rollups", fig, {"run_id": run_id})
-            insert(store, store_backend, "mujun_class_counts", counts, {"run_id": run_id})
-        finally:
-            stages.release()
+        write(run_id)
         audit_append(con, "evaluate.mujun", username=user, target=run_id,
                      detail={"policy": preset.name, "version": preset.version, "year": year, "region": scope.adcode})
         con.execute("COMMIT")
@@ -194,6 +219,98 @@ def _store_run(store, backend, store_backend, evaluation, preset, year, scope, b
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.notes = notes
     return summary
+
+
+# ---- compiled plans --------------------------------------------------------------------------
+#
+# Building the Ibis expressions of a run, importing Ibis' SQL compilers and compiling them costs
+# about a second whatever the number of firms: most of a county's run. On DuckDB a run is a fixed
+# sequence of statements (temp stages, then inserts inside the transaction) that depends only on
+# the preset, the year, the region, the benchmark mode, whether a previous run exists and the
+# tables' columns: the first run in a process records it (a "plan"), later runs with the same key
+# (the web server's re-evaluations and what-ifs) execute it again with their own stage names, run
+# id and previous run id, and never touch Ibis. Plans stay in the process: SQL kept on disk would
+# outlive the code that wrote it, and a stale plan would store wrong classes without a sound.
+
+_PLAN_TABLES = ("enterprise_years", "enterprises", "regions", "enterprise_flags", "electricity_monthly", SCORES,
+                LEGACY, "mujun_results", "mujun_benchmarks", "mujun_rollups", "mujun_class_counts", "zones",
+                "industries")
+_plans: dict[str, dict] = {}
+
+
+def _plan_key(store: Store, preset, year: int, scope, benchmarks: str, prev_id: str | None) -> str:
+    columns = {}
+    for table in _PLAN_TABLES:
+        try:
+            columns[table] = [list(r[:3]) for r in store.con.execute(f'DESCRIBE "{table}"').fetchall()]
+        except Exception:               # a table this store does not have (yet)
+            columns[table] = None
+    doc = {"store": str(store.path), "preset": policy.fingerprint(preset), "year": year,
+           "scope": [scope.adcode, scope.level], "benchmarks": benchmarks,
+           "previous": _table_of(store, prev_id) if prev_id else None, "columns": columns}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:40]
+
+
+def _load_plan(key: str) -> dict | None:
+    return _plans.get(key)
+
+
+def _save_plan(key: str, plan: dict) -> None:
+    while len(_plans) >= 32:
+        _plans.pop(next(iter(_plans)))
+    _plans[key] = plan
+
+
+def replay_stage(store: Store, name: str, sql: str) -> None:
+    """One recorded stage of a plan, made again as the temp table ``name`` (a function of its own,
+    so that a benchmark can time the stages of a replayed run)."""
+    store.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
+
+
+def _replay(store: Store, plan: dict, preset, year: int, scope, benchmarks: str, user: str | None, notes: list,
+            prev_id: str | None, step, started: float) -> RunSummary:
+    """A run from its recorded plan: the same statements with this run's names, in the same order."""
+    from shanhai.engine import insert, stage_name
+
+    con = store.con
+    names: dict[str, str] = {}
+    created: list[str] = []
+    steps = plan["steps"]
+    begin = next(i for i, s in enumerate(steps) if s[0] == "begin")
+
+    def sql_of(sql: str, run_id: str | None = None) -> str:
+        for old, new in names.items():
+            sql = sql.replace(old, new)
+        if plan["prev_id"] and prev_id:
+            sql = sql.replace(plan["prev_id"], prev_id)
+        return sql.replace(plan["run_id"], run_id) if run_id else sql
+
+    def stage(name: str, sql: str, run_id: str | None = None) -> None:
+        new = stage_name()
+        replay_stage(store, new, sql_of(sql, run_id))
+        names[name] = new
+        created.append(new)
+
+    def write(run_id: str) -> None:
+        for s in steps[begin + 1:]:
+            if s[0] == "stage":
+                stage(s[1], s[2], run_id)
+                continue
+            extra = {k: (run_id if v == plan["run_id"] else v) for k, v in s[3].items()}
+            n = insert(store, None, s[1], sql_of(s[2], run_id), extra)
+            if s[1] == SCORES:
+                if n == 0:
+                    raise ShanhaiError(f"no enterprises with {year} data in region {scope.adcode}")
+                step("汇总 roll-ups", 0.7)
+
+    try:
+        for s in steps[:begin]:
+            stage(s[1], s[2])
+        return _store_run(store, preset, year, scope, benchmarks, "duckdb", user, notes, prev_id, step, started,
+                          None, preset.indicators_used(), write)
+    finally:
+        for name in created:
+            con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def latest_run(store: Store, name: str, year: int, region: str, fingerprint: str | None = None) -> str | None:
