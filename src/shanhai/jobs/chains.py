@@ -15,8 +15,6 @@ province officer sees the same list with names.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 from shanhai.analysis import chains as ac
@@ -26,6 +24,7 @@ from shanhai.policy import ChainRules, chain_rules
 from shanhai.store import Store
 from shanhai.store.scope import OutOfScopeError, Scope
 from shanhai.store.sql import literal
+from shanhai.jobs._memo import Memo
 
 STATUS_LABELS = {"strong": ("优势", "Strong"), "present": ("具备", "Present"), "weak": ("薄弱", "Weak"),
                  "missing": ("缺失", "Missing"), "outside": ("非制造环节", "Outside manufacturing")}
@@ -35,8 +34,7 @@ SIZE_BANDS = ((200_000, "≥20亿", "≥ 2 bn"), (50_000, "5–20亿", "0.5–2 
               (2_000, "2000万–1亿", "20–100 m"), (0, "<2000万", "< 20 m"))
 MASKED_NAME = ("（范围外企业）", "(firm outside your region)")
 
-_CACHE: OrderedDict = OrderedDict()
-_LOCK = threading.Lock()
+_CACHE = Memo(64)
 
 
 @dataclass(frozen=True)
@@ -199,21 +197,11 @@ def _rows(store: Store, build, *args) -> list[dict]:
 
 
 def _memo(key: tuple, compute):
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    value = compute()
-    with _LOCK:
-        _CACHE[key] = value
-        while len(_CACHE) > 64:
-            _CACHE.popitem(last=False)
-    return value
+    return _CACHE.get(key, compute)
 
 
 def clear_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
+    _CACHE.clear()
 
 
 def cells(store: Store, b: Basis, by: str = "county_adcode") -> list[dict]:

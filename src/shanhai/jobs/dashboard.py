@@ -18,9 +18,7 @@ Stored runs are never overwritten, so what is read from one run for one scope is
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -29,6 +27,7 @@ from shanhai.errors import NotFoundError, ShanhaiError
 from shanhai.store import Store
 from shanhai.store.scope import OutOfScopeError
 from shanhai.store.sql import literal
+from shanhai.jobs._memo import Memo
 
 if TYPE_CHECKING:  # pragma: no cover
     from shanhai.store.scope import Scope
@@ -112,33 +111,21 @@ def _scope_key(scope: "Scope") -> str:
     return f"{scope.level}:{scope.adcode}"
 
 
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 512
+_CACHE = Memo(512)
 
 
 def _cached(key: tuple, compute):
-    """Memoise a read of an immutable stored run (``key`` names the database file)."""
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    value = compute()
-    with _CACHE_LOCK:
-        _CACHE[key] = value
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return value
+    """Memoise a read of an immutable stored run (``key`` names the database file); concurrent
+    misses of one key compute it once (``jobs._memo``)."""
+    return _CACHE.get(key, compute)
 
 
 def _forget(key: tuple) -> None:
-    with _CACHE_LOCK:
-        _CACHE.pop(key, None)
+    _CACHE.forget(key)
 
 
 def clear_cache() -> None:
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    _CACHE.clear()
 
 
 def _db(store: Store) -> str:
@@ -944,9 +931,7 @@ def whatif(store: Store, scope: "Scope", base_run: str, policy_name: str, user: 
 def clear_cache_for(store: Store) -> None:
     """After a new run: forget what was cached for this database (the run lists, the defaults)."""
     db = _db(store)
-    with _CACHE_LOCK:
-        for key in [k for k in _CACHE if k and k[0] == db]:
-            del _CACHE[key]
+    _CACHE.clear(lambda key: bool(key) and key[0] == db)
 
 
 # ---- data collection -------------------------------------------------------------------------

@@ -5,14 +5,13 @@ query-string filters of the results screens."""
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from urllib.parse import urlencode
 
 from markupsafe import Markup
 
 from shanhai.errors import ShanhaiError
 from shanhai.jobs import dashboard
+from shanhai.jobs._memo import Memo
 from shanhai.store.scope import OutOfScopeError
 
 WRITE_ROLES = ("admin", "province", "city", "county")
@@ -180,9 +179,8 @@ def filters_query(f: dashboard.Filters) -> dict:
 # ---- cached page bodies ----------------------------------------------------------------------
 
 CSRF_PLACEHOLDER = "\ue000csrf-token\ue000"
-_FRAGMENTS: OrderedDict = OrderedDict()
-_FRAGMENTS_LOCK = threading.Lock()
 FRAGMENTS_KEPT = 256
+_FRAGMENTS = Memo(FRAGMENTS_KEPT)
 
 
 def fragment(request, template: str, key: tuple, context) -> Markup:
@@ -195,28 +193,22 @@ def fragment(request, template: str, key: tuple, context) -> Markup:
 
     lang = get_lang(request)
     full = (str(request.app.state.db_path), template, lang, key)
-    with _FRAGMENTS_LOCK:
-        html = _FRAGMENTS.get(full)
-        if html is not None:
-            _FRAGMENTS.move_to_end(full)
-    if html is None:
+
+    def render() -> str:
         from shanhai.web.deps import templates
 
         ctx = {"t": translator(lang), "lang": lang, "scope": getattr(request.state, "scope", None),
                "csrf_token": CSRF_PLACEHOLDER, "fmt": FMT, **context()}
-        html = templates.env.get_template(template).render(ctx)
-        with _FRAGMENTS_LOCK:
-            _FRAGMENTS[full] = html
-            while len(_FRAGMENTS) > FRAGMENTS_KEPT:
-                _FRAGMENTS.popitem(last=False)
+        return templates.env.get_template(template).render(ctx)
+
+    html = _FRAGMENTS.get(full, render)
     if CSRF_PLACEHOLDER in html:
         html = html.replace(CSRF_PLACEHOLDER, csrf_token_for(request))
     return Markup(html)
 
 
 def clear_fragments() -> None:
-    with _FRAGMENTS_LOCK:
-        _FRAGMENTS.clear()
+    _FRAGMENTS.clear()
 
 
 def submit_whatif(request, store, scope, user, run_id: str, policy_name: str) -> str:
