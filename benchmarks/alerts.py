@@ -148,10 +148,7 @@ def _measure(case: AlertsCase, argv: list[str], run_dir: Path, timeout_s: float,
 
 
 def alerts_cases(repeat: int, timeout_s: float, log, quick: bool = False, sizes=None) -> list[Case]:
-    out: list[Case] = []
-    for rows in LADDER.sizes(quick, sizes):
-        out += _alerts_at(int(rows), repeat, timeout_s, log)
-    return out
+    return LADDER.cases(_alerts_at, repeat, timeout_s, log, quick, sizes)
 
 
 def _alerts_at(rows: int, repeat: int, timeout_s: float, log) -> list[Case]:

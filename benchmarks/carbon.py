@@ -101,10 +101,7 @@ def _measure(case: CarbonCase, argv: list[str], run_dir: Path, timeout_s: float,
 
 
 def carbon_cases(repeat: int, timeout_s: float, log, quick: bool = False, sizes=None) -> list[Case]:
-    out: list[Case] = []
-    for firms in LADDER.sizes(quick, sizes):
-        out += _carbon_at(int(firms), repeat, timeout_s, log)
-    return out
+    return LADDER.cases(_carbon_at, repeat, timeout_s, log, quick, sizes)
 
 
 def _carbon_at(firms: int, repeat: int, timeout_s: float, log) -> list[Case]:

@@ -179,6 +179,14 @@ class Ladder:
         """``chosen`` (from ``--sizes``) when given, else the quick or the full ladder."""
         return tuple(chosen) if chosen else (self.quick if quick else self.full)
 
+    def cases(self, at, repeat: int, timeout_s: float, log, quick: bool = False, chosen=None) -> list:
+        """``at(size, repeat, timeout_s, log)`` (a workload's cases at one whole size) over every size
+        of the ladder, in order."""
+        out: list = []
+        for size in self.sizes(quick, chosen):
+            out += at(int(size), repeat, timeout_s, log)
+        return out
+
     def problem(self, sizes: tuple[int | float, ...]) -> str | None:
         """Why ``sizes`` cannot run on this ladder (None when they can): whole numbers where the ladder
         counts things, between ``smallest`` and ``largest``."""

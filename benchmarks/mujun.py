@@ -209,10 +209,7 @@ def _check(shanhai_db: Path, pandas_db: Path, folder: Path, timeout_s: float) ->
 
 
 def mujun_cases(repeat: int, timeout_s: float, log, quick: bool = False, sizes=None) -> list[Case]:
-    out: list[Case] = []
-    for firms in LADDER.sizes(quick, sizes):
-        out += _mujun_at(int(firms), repeat, timeout_s, log)
-    return out
+    return LADDER.cases(_mujun_at, repeat, timeout_s, log, quick, sizes)
 
 
 def _mujun_at(n: int, repeat: int, timeout_s: float, log) -> list[Case]:

@@ -86,10 +86,7 @@ def _report(run: ChildRun) -> dict | None:
 
 
 def pairing_cases(repeat: int, timeout_s: float, log, quick: bool = False, sizes=None) -> list[Case]:
-    out: list[Case] = []
-    for firms in LADDER.sizes(quick, sizes):
-        out += _pairing_at(int(firms), repeat, timeout_s, log)
-    return out
+    return LADDER.cases(_pairing_at, repeat, timeout_s, log, quick, sizes)
 
 
 def _pairing_at(firms: int, repeat: int, timeout_s: float, log) -> list[Case]:

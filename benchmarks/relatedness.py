@@ -96,10 +96,7 @@ def _report(run: ChildRun) -> dict | None:
 
 
 def relatedness_cases(repeat: int, timeout_s: float, log, quick: bool = False, sizes=None) -> list[Case]:
-    out: list[Case] = []
-    for cells in LADDER.sizes(quick, sizes):
-        out += _relatedness_at(int(cells), repeat, timeout_s, log)
-    return out
+    return LADDER.cases(_relatedness_at, repeat, timeout_s, log, quick, sizes)
 
 
 def _relatedness_at(cells: int, repeat: int, timeout_s: float, log) -> list[Case]:

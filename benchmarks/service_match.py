@@ -33,10 +33,7 @@ class MatchCase(CarbonCase):
 
 
 def service_match_cases(repeat: int, timeout_s: float, log, quick: bool = False, sizes=None) -> list:
-    out: list = []
-    for firms in LADDER.sizes(quick, sizes):
-        out += _service_match_at(int(firms), repeat, timeout_s, log)
-    return out
+    return LADDER.cases(_service_match_at, repeat, timeout_s, log, quick, sizes)
 
 
 def _service_match_at(firms: int, repeat: int, timeout_s: float, log) -> list:
