@@ -87,21 +87,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, log_path: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """``shanhai serve`` over ``db`` on a free loopback port; returns (process, base URL) once
-    ``/healthz`` answers."""
+def start_server(db: Path, log_path: Path, env: dict | None = None, command=None) -> tuple[subprocess.Popen, str]:
+    """``shanhai serve`` over ``db`` on a free loopback port (or ``command(port)``, another server
+    such as load_probe's); returns (process, base URL) once ``/healthz`` answers."""
     import httpx
 
     port = free_port()
+    argv = (command(port) if command is not None
+            else [sys.executable, "-m", "shanhai", "serve", "--port", str(port), "--db", str(db)])
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "shanhai", "serve", "--port", str(port), "--db", str(db)],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"`shanhai serve` exited with code {proc.returncode}: "
+            raise RuntimeError(f"`{' '.join(argv[1:4])}` exited with code {proc.returncode}: "
                                f"{log_path.read_text('utf-8', 'replace')[-600:]}")
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
@@ -110,7 +111,7 @@ def start_server(db: Path, log_path: Path, env: dict | None = None) -> tuple[sub
             pass
         time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("`shanhai serve` did not answer /healthz within 120 s")
+    raise RuntimeError(f"`{' '.join(argv[1:4])}` did not answer /healthz within 120 s")
 
 
 def stop_server(proc: subprocess.Popen) -> None:

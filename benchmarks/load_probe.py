@@ -257,26 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     extra = ["--job", a.job, "--sleep", f"{a.sleep:g}", "--file", str(a.file.resolve())]
     extra += ["--nice", str(a.nice)] if a.nice is not None else []
 
-    def start_server(db_path: Path, log_path: Path, env: dict | None = None):
-        import httpx
+    serve = _load.start_server
 
-        port = _load.free_port()
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "benchmarks.load_probe", "serve", str(db_path), str(port),
-                                     str(raw), *extra], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the probe server exited: {log_path.read_text('utf-8', 'replace')[-600:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    return proc, url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        proc.kill()
-        raise RuntimeError("the probe server did not answer /healthz within 120 s")
+    def start_server(db_path: Path, log_path: Path, env: dict | None = None):
+        return serve(db_path, log_path, env, command=lambda port: [
+            sys.executable, "-m", "benchmarks.load_probe", "serve", str(db_path), str(port), str(raw), *extra])
 
     _load.start_server = start_server
     password = os.environ.get(a.password_env) or _load.PASSWORD
