@@ -198,6 +198,22 @@ def _measure(case: MujunCase, argv: list[str], run_dir: Path, timeout_s: float, 
     return True
 
 
+def _same_as_first(db: Path) -> dict:
+    """The replayed run's stored scores against the first run's, in the same file: every column
+    but the run id, row for row (EXCEPT ALL both ways)."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        first, second = [r[0] for r in con.execute(
+            "SELECT run_id FROM runs WHERE kind = 'mujun' ORDER BY created_at").fetchall()]
+        part = "SELECT * EXCLUDE (run_id) FROM mujun_scores WHERE run_id = ?"
+        differ = con.execute(f"SELECT (SELECT count(*) FROM ({part} EXCEPT ALL {part})) + "
+                             f"(SELECT count(*) FROM ({part} EXCEPT ALL {part}))",
+                             [first, second, second, first]).fetchone()[0]
+        rows = con.execute("SELECT count(*) FROM mujun_scores WHERE run_id = ?", [second]).fetchone()[0]
+    return {"identical": differ == 0, "differing_rows": differ, "shanhai_rows": rows, "replay": True}
+
+
 def _check(shanhai_db: Path, pandas_db: Path, folder: Path, timeout_s: float) -> tuple[dict | None, ChildRun]:
     argv = [sys.executable, "-P", str(CHILD), "check", str(shanhai_db), str(pandas_db),
             "--columns", ",".join(CHECK_COLUMNS), "--float-columns", ",".join(CHECK_FLOATS)]
@@ -239,6 +255,12 @@ def _mujun_at(n: int, repeat: int, timeout_s: float, log) -> list[Case]:
         case.scale_used, case.copies_used = scale, copies
     check_case = MujunCase("mujun", f"check {BASELINE_POLICY}", size)
     check_case.n = n
+    # the same evaluation again in another fresh child on the first run's file: the store holds the
+    # run's compiled plan (compiled_plans), which this run replays without Ibis, as any later CLI run,
+    # restarted server or re-evaluation after an import does
+    replay = MujunCase("mujun", f"shanhai {BASELINE_POLICY} replay", size)
+    replay.n, replay.scale, replay.targeted = n, firms, n == LADDER.target
+    replay.scale_used, replay.copies_used = scale, copies
 
     for i in range(repeat):
         with tempfile.TemporaryDirectory(prefix="shanhai-bench-mujun-") as tmp:
@@ -271,6 +293,21 @@ def _mujun_at(n: int, repeat: int, timeout_s: float, log) -> list[Case]:
                            f"{report['per_column']}" if report else f"the comparison failed ({failure(run)})")
                     check_case.fail(why, run)
                     log(f"mujun check: [bold red]FAILED[/bold red] {why}")
+            if ours.ok:
+                run_dir = folder / "shanhai-replay"
+                run_dir.mkdir()
+                db = run_dir / "shanhai.duckdb"
+                shutil.copyfile(dbs[ours.case], db)
+                argv = [sys.executable, "-P", str(CHILD), "shanhai", str(db), "--policy", BASELINE_POLICY,
+                        "--year", str(YEAR)]
+                if _measure(replay, argv, run_dir, timeout_s, log, f"run {i + 1}/{repeat}") and i == 0:
+                    replay.check = _same_as_first(db)
+                    if not replay.check["identical"]:
+                        replay.fail(f"the replayed run differs from the first run in "
+                                    f"{replay.check['differing_rows']:,} rows", None)
+            elif not replay.error:
+                replay.fail("the first run failed: nothing to replay", None)
+    ordered.insert(1, replay)
     return [*ordered, check_case] if check_case.error else ordered
 
 
@@ -298,6 +335,9 @@ def _results_cell(case: MujunCase) -> str:
     check = case.check
     if check is None:
         return "not checked"
+    if check.get("replay"):
+        return (f"identical to its first run: {'yes' if check['identical'] else '**NO**'} "
+                f"({check['shanhai_rows']:,} rows)")
     if check["identical"]:
         return f"identical: yes ({check['shanhai_rows']:,} rows)"
     return f"**identical: NO** ({check['differing_rows']:,} rows differ)"
@@ -313,7 +353,7 @@ def rows(cases: list) -> list[list[str]]:
                         and c.policy == base.policy else None)
         target = f"{TARGET_S:g} s · {TARGET_MB:,.0f} MB" if c.target_s else "—"
         ratio = f"{c.ratio:.2f} · {c.memory_ratio:.2f}" if c.ratio is not None else "—"
-        out.append([f"{c.engine} {c.policy}", c.size, _num(c.wall_s), _num(run_s), _num(c.maxrss_mb, 0),
+        out.append([c.case, c.size, _num(c.wall_s), _num(run_s), _num(c.maxrss_mb, 0),
                     f"{c.scale / run_s:,.0f}" if run_s else "—", target, ratio, _num(ratio_pandas),
                     _results_cell(c), c.status])
     return out
@@ -409,7 +449,11 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
              "rank, class, roll-ups, all stored in one transaction); `pandas` = `benchmarks/mujun_pandas.py`, the "
              "huangyan-2022 method written the straightforward pandas way (`con.sql(...).df()`, column arithmetic, "
              "`groupby().transform('mean')`, `groupby().rank(method='min')`, results written to a DuckDB table; "
-             "no benchmarks table, roll-ups or run record). wall s = the child's whole life (start-up, imports, "
+             "no benchmarks table, roll-ups or run record); `shanhai huangyan-2022 replay` = the same evaluation "
+             "in another fresh child on a copy of the first run's file, which holds that run's compiled plan "
+             "(`compiled_plans`): it replays the recorded statements without building or compiling the Ibis "
+             "expressions, as every later CLI run, restarted server or re-evaluation after an import does, and "
+             "its stored scores are compared with the first run's, row for row. wall s = the child's whole life (start-up, imports, "
              "open and close included); run s = `run()` alone (pandas: connect → results written → close); "
              "firms/s = firms / run s. "
              f"Target (from the issue): 1,000,000 enterprises end to end under {TARGET_S:g} s with peak memory "
@@ -424,7 +468,7 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
         lines += [f"Measured {info.get('date', '')}{mode}, commit {info.get('commit', '')}; contention during these "
                   f"runs: {contention(chosen)}.", ""]
     lines += md_table(COLUMNS, rows(cases))
-    checked = next((c.check for c in chosen if c.check), None)
+    checked = next((c.check for c in chosen if c.check and not c.check.get("replay")), None)
     if checked:
         lines += ["", f"In this input {checked['excluded_rows']:,} firms are not evaluated (class T) and "
                   f"{checked.get('negative_rows', 0):,} report a negative tax, value added or R&D spending"
@@ -440,7 +484,7 @@ def markdown_section(cases: list, md_table, info: dict | None = None) -> list[st
         if not c.ok or c.n != largest:     # the phases of the largest size only
             continue
         if c.engine == "shanhai":
-            lines += ["", f"Phases of `run()` for {c.policy} (the engine's functions wrapped with timers, nested "
+            lines += ["", f"Phases of `run()` for {c.case.removeprefix('shanhai ')} (the engine's functions wrapped with timers, nested "
                       "calls subtracted; `materialize` = one `CREATE TEMP TABLE … AS` stage, `insert` = one "
                       "`INSERT … SELECT` into a store table; Ibis compile = `ibis.to_sql` inside the phase; COMMIT = "
                       "between the audit append and the progress call 完成 done), largest first:", ""]

@@ -178,6 +178,10 @@ def run_shanhai(db: str, policy: str, year: int) -> dict:
     phases.wrap(job, "_previous_run", "previous run look-up")
     phases.wrap(job, "audit_append", "audit append")
     phases.wrap(job, "summary_of", "summary (class counts from mujun_scores)")
+    phases.wrap(job, "replay_stage", "materialize a stage of a replayed plan")
+    phases.wrap(job, "_plan_key", "plan key (code fingerprint, the tables' columns)")
+    phases.wrap(job, "_load_plan", "plan look-up (process, then compiled_plans)")
+    phases.wrap(job, "_save_plan", "plan saved (compiled_plans)")
     marks: dict[str, float] = {}
 
     def progress(label, fraction):

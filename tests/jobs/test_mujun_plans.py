@@ -103,3 +103,66 @@ def test_other_keys_are_not_replayed(db, plans, monkeypatch):
         calls.clear()
         mujun.run(store, "huangyan-2022", 2023)              # the first key again: replayed
         assert not calls and len(plans) == 2
+
+
+def _stored_plans(store) -> list[tuple]:
+    return store.con.execute("SELECT plan_key, code_fingerprint FROM compiled_plans ORDER BY created_at").fetchall()
+
+
+def test_a_plan_is_kept_in_the_store_and_replayed_by_another_process(db, plans, monkeypatch):
+    """A CLI run or a restarted server finds the plan in the store (``compiled_plans``)."""
+    with open_store(db) as store:
+        first = mujun.run(store, "huangyan-2022", 2023)
+        assert [c for _, c in _stored_plans(store)] == [mujun.code_fingerprint()]
+    plans.clear()                                       # what a new process starts with
+    with open_store(db) as store, monkeypatch.context() as m:
+        _no_compiling(m)
+        second = mujun.run(store, "huangyan-2022", 2023)
+        assert _rows(store, second.run_id) == _rows(store, first.run_id)
+        assert len(_stored_plans(store)) == 1
+
+
+def test_a_plan_of_other_code_is_never_replayed(db, plans, monkeypatch):
+    calls = []
+    real = ibis.to_sql
+    monkeypatch.setattr(ibis, "to_sql", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with open_store(db) as store:
+        mujun.run(store, "huangyan-2022", 2023)
+        old = mujun.code_fingerprint()
+        plans.clear()
+        monkeypatch.setattr(mujun, "_code", "0" * 32)   # the package's sources changed
+        calls.clear()
+        mujun.run(store, "huangyan-2022", 2023)
+        assert calls, "a plan recorded by other code was replayed"
+        # saving the new plan deleted the stale one
+        assert [c for _, c in _stored_plans(store)] == ["0" * 32] and old != "0" * 32
+
+
+def test_a_plan_the_store_refuses_is_dropped_and_the_run_built_afresh(db, plans):
+    with open_store(db) as store:
+        first = mujun.run(store, "zhejiang-2018", 2023)
+        plans.clear()
+        store.con.execute("""UPDATE compiled_plans SET plan = json_object('key', plan_key, 'run_id', 'x',
+                             'prev_id', NULL, 'steps', json_array(json_array('stage', 's', 'SELECT * FROM no_such_table'),
+                             json_array('begin')))""")
+        second = mujun.run(store, "zhejiang-2018", 2023)
+        assert _rows(store, second.run_id) == _rows(store, first.run_id)
+        plan = store.con.execute("SELECT plan->>'run_id' FROM compiled_plans").fetchall()
+        assert plan == [(second.run_id,)]
+        # the failed replay left no run behind
+        assert store.con.execute("SELECT count(*) FROM runs WHERE kind = 'mujun'").fetchone()[0] == 2
+
+
+def test_code_fingerprint_covers_the_package_sources(monkeypatch, tmp_path):
+    import shanhai
+
+    base = mujun.code_fingerprint()
+    pkg = tmp_path / "shanhai"
+    shutil.copytree(shanhai.__path__[0], pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(shanhai, "__file__", str(pkg / "__init__.py"))
+    monkeypatch.setattr(mujun, "_code", None)
+    assert mujun.code_fingerprint() == base
+    sql = pkg / "analysis" / "mujun.py"
+    sql.write_text(sql.read_text() + "\n# changed\n")
+    monkeypatch.setattr(mujun, "_code", None)
+    assert mujun.code_fingerprint() != base

@@ -120,14 +120,17 @@ def _run(store: Store, policy_name: str, year: int, region: str | None, *, engin
     step("评价 evaluating", 0.1)
     prev_id = _previous_run(store, preset.name, year - 1, scope.adcode)
     key = _plan_key(store, preset, year, scope, benchmarks, prev_id) if engine == "duckdb" and not source else None
-    plan = _load_plan(key) if key else None
+    plan = _load_plan(store, key) if key else None
     if plan is not None:
-        return _replay(store, plan, preset, year, scope, benchmarks, user, notes, prev_id, step, started)
+        try:
+            return _replay(store, plan, preset, year, scope, benchmarks, user, notes, prev_id, step, started)
+        except duckdb_error():  # a plan the store no longer accepts (rolled back): build the run afresh
+            forget_plan(store, key)
     log: list | None = [] if key else None
     summary = _evaluate_and_store(store, preset, year, scope, engine, benchmarks, user, notes, prev_id, step,
                                   started, source, log)
     if key:
-        _save_plan(key, {"key": key, "run_id": summary.run_id, "prev_id": prev_id, "steps": log})
+        _save_plan(store, key, {"key": key, "run_id": summary.run_id, "prev_id": prev_id, "steps": log})
     return summary
 
 
@@ -226,16 +229,46 @@ def _store_run(store, preset, year, scope, benchmarks, engine, user, notes, prev
 # Building the Ibis expressions of a run, importing Ibis' SQL compilers and compiling them costs
 # about a second whatever the number of firms: most of a county's run. On DuckDB a run is a fixed
 # sequence of statements (temp stages, then inserts inside the transaction) that depends only on
-# the preset, the year, the region, the benchmark mode, whether a previous run exists and the
-# tables' columns: the first run in a process records it (a "plan"), later runs with the same key
-# (the web server's re-evaluations and what-ifs) execute it again with their own stage names, run
-# id and previous run id, and never touch Ibis. Plans stay in the process: SQL kept on disk would
-# outlive the code that wrote it, and a stale plan would store wrong classes without a sound.
+# the preset, the year, the region, the benchmark mode, whether a previous run exists, the tables'
+# columns and the code: the first run with a key records it (a "plan"), later runs with the same
+# key execute it again with their own stage names, run id and previous run id, and never touch
+# Ibis. Plans are kept in the process and in the store (``compiled_plans``, migration 0022), so a
+# CLI run, the web server after a restart and a what-if all replay. The key holds a fingerprint of
+# every source file of the package and the DuckDB and Ibis versions: a plan never outlives the code
+# that wrote it (a stale plan would store wrong classes without a sound).
 
 _PLAN_TABLES = ("enterprise_years", "enterprises", "regions", "enterprise_flags", "electricity_monthly", SCORES,
                 LEGACY, "mujun_results", "mujun_benchmarks", "mujun_rollups", "mujun_class_counts", "zones",
                 "industries")
+_PLANS_KEPT = 64                  # per store; older plans are deleted when a new one is saved
 _plans: dict[str, dict] = {}
+_code: str | None = None
+
+
+def code_fingerprint() -> str:
+    """sha256 over every ``.py``, ``.sql`` and ``.toml`` file of the installed ``shanhai`` package
+    (path and content, in path order) and the DuckDB and Ibis versions: what compiled SQL depends
+    on besides the key's data. Computed once per process (about 10 ms)."""
+    global _code
+    if _code is None:
+        from importlib.metadata import PackageNotFoundError, version
+        from pathlib import Path
+
+        import duckdb
+
+        import shanhai
+
+        root = Path(shanhai.__file__).resolve().parent
+        h = hashlib.sha256()
+        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".sql", ".toml") and p.is_file()):
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        try:
+            ibis_version = version("ibis-framework")
+        except PackageNotFoundError:      # pragma: no cover - ibis is a main dependency
+            ibis_version = "?"
+        h.update(f"duckdb {duckdb.__version__} ibis {ibis_version}".encode())
+        _code = h.hexdigest()[:32]
+    return _code
 
 
 def _plan_key(store: Store, preset, year: int, scope, benchmarks: str, prev_id: str | None) -> str:
@@ -245,20 +278,75 @@ def _plan_key(store: Store, preset, year: int, scope, benchmarks: str, prev_id: 
             columns[table] = [list(r[:3]) for r in store.con.execute(f'DESCRIBE "{table}"').fetchall()]
         except Exception:               # a table this store does not have (yet)
             columns[table] = None
-    doc = {"store": str(store.path), "preset": policy.fingerprint(preset), "year": year,
+    doc = {"code": code_fingerprint(), "preset": policy.fingerprint(preset), "year": year,
            "scope": [scope.adcode, scope.level], "benchmarks": benchmarks,
            "previous": _table_of(store, prev_id) if prev_id else None, "columns": columns}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:40]
 
 
-def _load_plan(key: str) -> dict | None:
-    return _plans.get(key)
+def _memo_key(store: Store, key: str) -> str:
+    return f"{store.path}|{key}"
 
 
-def _save_plan(key: str, plan: dict) -> None:
+def _load_plan(store: Store, key: str) -> dict | None:
+    """The plan recorded under ``key``: this process's copy, else the store's. (Values are inlined
+    as literals, as everywhere in a run: the first statement with bound parameters in a process
+    makes DuckDB's client import pandas, 1.2 CPU s.)"""
+    plan = _plans.get(_memo_key(store, key))
+    if plan is not None:
+        return plan
+    try:
+        row = store.con.execute(f"SELECT plan FROM compiled_plans WHERE plan_key = {literal(key)} "
+                                f"AND code_fingerprint = {literal(code_fingerprint())}").fetchone()
+    except duckdb_error():          # a store opened read-only before migration 0022: no stored plans
+        return None
+    if row is None:
+        return None
+    plan = json.loads(row[0])
+    if plan.get("key") != key:
+        return None
+    _remember(store, key, plan)
+    return plan
+
+
+def _remember(store: Store, key: str, plan: dict) -> None:
     while len(_plans) >= 32:
         _plans.pop(next(iter(_plans)))
-    _plans[key] = plan
+    _plans[_memo_key(store, key)] = plan
+
+
+def _save_plan(store: Store, key: str, plan: dict) -> None:
+    """Keep the plan in the process and in the store (after the run's transaction: a plan is a
+    cache, and failing to store one never fails the run)."""
+    _remember(store, key, plan)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    con = store.con
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"DELETE FROM compiled_plans WHERE code_fingerprint <> {literal(code_fingerprint())} "
+                    f"OR plan_key = {literal(key)}")
+        con.execute("DELETE FROM compiled_plans WHERE plan_key IN (SELECT plan_key FROM compiled_plans "
+                    f"ORDER BY created_at DESC OFFSET {_PLANS_KEPT - 1:d})")
+        con.execute(f"INSERT INTO compiled_plans VALUES ({values(key, KIND, code_fingerprint())}, "
+                    f"{literal(json.dumps(plan, ensure_ascii=False))}::JSON, {literal(now)})")
+        con.execute("COMMIT")
+    except duckdb_error():
+        con.execute("ROLLBACK")
+
+
+def forget_plan(store: Store, key: str) -> None:
+    """Drop a plan that could not be replayed (process and store)."""
+    _plans.pop(_memo_key(store, key), None)
+    try:
+        store.con.execute(f"DELETE FROM compiled_plans WHERE plan_key = {literal(key)}")
+    except duckdb_error():
+        pass
+
+
+def duckdb_error():
+    import duckdb
+
+    return duckdb.Error
 
 
 def replay_stage(store: Store, name: str, sql: str) -> None:
