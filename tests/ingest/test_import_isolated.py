@@ -92,3 +92,44 @@ def test_lookup_tables_are_the_fixed_ones_and_those_the_kind_names(tmp_path):
         assert "projects" not in lookup_tables(store, ingest_kind("enterprise-years"))
         assert {"regions", "enterprises", "land_parcels"} <= set(lookup_tables(store, ingest_kind("electricity")))
         assert "electricity_monthly" not in lookup_tables(store, ingest_kind("electricity"))
+
+
+def test_folders_of_a_killed_server_are_swept_and_live_ones_kept(tmp_path):
+    """A server killed in the middle of an import leaves its folder (Parquet copies of the
+    register) behind; the next isolated import deletes it, never a live server's."""
+    import subprocess
+    import sys
+
+    from shanhai.ingest._isolated import FOLDER_PREFIX, OWNER, sweep_stale_folders
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale, live, other = (tmp_path / f"{FOLDER_PREFIX}{n}" for n in ("stale", "live", "unowned"))
+    for folder in (stale, live, other):
+        folder.mkdir()
+        (folder / "enterprises.parquet").write_bytes(b"x")
+    (stale / OWNER).write_text(str(dead.pid))
+    import os
+    (live / OWNER).write_text(str(os.getpid()))
+    assert sweep_stale_folders(tmp_path) == [stale]
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_an_isolated_import_sweeps_stale_folders_and_leaves_none(files, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    from shanhai.ingest._isolated import FOLDER_PREFIX, OWNER
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (temp / f"{FOLDER_PREFIX}killed").mkdir()
+    (temp / f"{FOLDER_PREFIX}killed" / OWNER).write_text(str(dead.pid))
+    with _fresh(tmp_path / "a.duckdb") as store:
+        result = import_file_isolated(store, IMPORT_ORDER[0], files[IMPORT_ORDER[0]])
+        assert result.inserted > 0
+    assert not list(temp.glob(FOLDER_PREFIX + "*"))

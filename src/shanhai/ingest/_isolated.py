@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,8 @@ LOOKUPS = ("regions", "industries", "zones", "zone_counties", "chains", "chain_s
            "land_parcels")
 _NAMED = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 CHILD_NICE = 19
+FOLDER_PREFIX = "shanhai-import-"
+OWNER = "owner.pid"                 # the server process that made the folder
 
 
 def lookup_tables(store: Store, kind: Kind) -> list[str]:
@@ -80,8 +83,10 @@ def _isolated(store: Store, kind: Kind, path: Path, year: int | None, dry_run: b
     con = store.con
     if not reference_loaded(con):
         load_reference(con)
-    with tempfile.TemporaryDirectory(prefix="shanhai-import-") as tmp:
+    sweep_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=FOLDER_PREFIX) as tmp:
         folder = Path(tmp)
+        (folder / OWNER).write_text(str(os.getpid()))
         data = lookup_tables(store, kind)
         for table in data:
             con.execute(f'COPY (SELECT * FROM "{table}") TO {literal(str(folder / (table + ".parquet")))} '
@@ -100,6 +105,34 @@ def _isolated(store: Store, kind: Kind, path: Path, year: int | None, dry_run: b
         con.execute(f"CREATE OR REPLACE TEMP TABLE _import_clean AS SELECT * FROM "
                     f"read_parquet({literal(str(folder / 'clean.parquet'))})")
     return finish(store, kind, prepared, year, dry_run, username, progress, scope)
+
+
+def sweep_stale_folders(root: Path | None = None) -> list[Path]:
+    """Delete the temporary folders of isolated imports whose server process is gone (killed in the
+    middle of an import, so its ``TemporaryDirectory`` was never cleaned up): they hold Parquet
+    copies of the enterprise register. A folder without a readable owner file is left alone (being
+    created, or not ours). Returns the folders deleted."""
+    root = Path(tempfile.gettempdir()) if root is None else root
+    gone = []
+    for folder in root.glob(FOLDER_PREFIX + "*"):
+        try:
+            pid = int((folder / OWNER).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            gone.append(folder)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:         # another user's process
+        return True
+    return True
 
 
 def _run_child(folder: Path, progress: Progress) -> Prepared:
@@ -139,7 +172,7 @@ def _child(spec_path: str) -> int:
     except OSError:         # not permitted: it runs at the server's priority
         pass
     from shanhai.ingest.importer import prepare
-    from shanhai.ingest.read import Reread, open_source
+    from shanhai.ingest.read import open_source, with_reread
 
     spec = json.loads(Path(spec_path).read_text("utf-8"))
     folder = Path(spec["folder"])
@@ -160,17 +193,9 @@ def _child(spec_path: str) -> int:
     scope = Scope(**spec["scope"]) if spec["scope"] else None
     try:
         source = open_source(Path(spec["path"]), sheet=spec["sheet"], encoding=spec["encoding"])
-        try:
-            try:
-                prepared = prepare(store, kind, source, spec["year"], spec["dry_run"],
-                                   lambda label, fraction: emit({"progress": [label, fraction]}), scope)
-            except Reread as again:      # the CSV fast path guessed wrong: nothing is written yet
-                source.close()
-                source = again.source
-                prepared = prepare(store, kind, source, spec["year"], spec["dry_run"],
-                                   lambda label, fraction: emit({"progress": [label, fraction]}), scope)
-        finally:
-            source.close()
+        prepared = with_reread(source, lambda s: prepare(
+            store, kind, s, spec["year"], spec["dry_run"],
+            lambda label, fraction: emit({"progress": [label, fraction]}), scope))
     except ShanhaiError as exc:
         emit({"error": str(exc)})
         return 2

@@ -32,7 +32,7 @@ import duckdb
 from shanhai.errors import ShanhaiError
 from shanhai.ingest import clean as _clean
 from shanhai.ingest import headers as _headers
-from shanhai.ingest.read import Reread, Source, open_source
+from shanhai.ingest.read import Source, open_source, with_reread
 from shanhai.ingest.spec import Kind, kind as _kind
 from shanhai.store import Store, audit, load_reference, reference_loaded
 from shanhai.store.connection import disk_full
@@ -119,15 +119,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, year: int | N
         raise ShanhaiError(f"--year {year} is out of range (1949-2100)")
     try:
         source = open_source(path, sheet=sheet, encoding=encoding)
-        try:
-            try:
-                return _import(store, kind, source, year, dry_run, username, progress, scope)
-            except Reread as again:      # the CSV fast path guessed wrong: nothing is written yet
-                source.close()
-                source = again.source
-                return _import(store, kind, source, year, dry_run, username, progress, scope)
-        finally:
-            source.close()
+        return with_reread(source, lambda s: _import(store, kind, s, year, dry_run, username, progress, scope))
     except (OSError, duckdb.Error) as exc:
         raise_if_disk_full(store, path, exc)
         raise

@@ -60,6 +60,20 @@ class Reread(Exception):
         self.source = source
 
 
+def with_reread(source: "Source", work):
+    """``work(source)``; when the CSV fast path guessed wrong (:class:`Reread`: nothing is written
+    yet), ``work`` once more on the source it names. Whichever source was used last is closed."""
+    try:
+        try:
+            return work(source)
+        except Reread as again:
+            source.close()
+            source = again.source
+            return work(source)
+    finally:
+        source.close()
+
+
 @dataclass
 class Source:
     """Records of text cells: the first ones in Python, all of them as SQL."""
