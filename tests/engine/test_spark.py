@@ -129,11 +129,20 @@ def _assert_identical(paths, ids) -> None:
              lambda row, c: c == "benchmark" and row["kind"] in INEXACT_KINDS)
 
 
+def _assert_rollups_identical(paths, ids) -> None:
+    """The roll-ups of two runs: class counts exactly; figures exactly but doubles (sums of
+    energy, land, kWh and ratios of them, added in another order) to REL_TOL."""
+    duck, spark = (paths["duckdb"], ids["duckdb"]), (paths["spark"], ids["spark"])
+    _compare("mujun_rollups", ["level", "key", "scope"], duck, spark, lambda row, c: isinstance(row[c], float))
+    _compare("mujun_class_counts", ["level", "key", "scope", "class"], duck, spark, lambda row, c: False)
+
+
 @pytest.mark.parametrize(("name", "benchmarks", "years"), CASES, ids=[f"{n}-{b}" for n, b, _ in CASES])
 def test_spark_gives_the_same_results(engine_dbs, name, benchmarks, years):
     for year in years:
         ids = _run_both(engine_dbs, name, benchmarks, year)
         _assert_identical(engine_dbs, ids)
+        _assert_rollups_identical(engine_dbs, ids)
     if len(years) == 3:
         with open_store(engine_dbs["spark"], read_only=True) as store:
             longest, escalated = store.con.execute(

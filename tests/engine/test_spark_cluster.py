@@ -1,7 +1,8 @@
 """Choosing where Spark runs: ``--spark-master`` and ``SPARK_REMOTE`` (Spark Connect). No cluster
 here: the local session is the one every spark test shares, a second master in the same process
 is refused, and a Spark Connect server that cannot be reached (or a client without its grpc
-dependency) is a clear message, not a traceback."""
+dependency), or that refuses a setting results depend on, is a clear message, not a traceback.
+A real Spark Connect server: test_spark_connect.py."""
 
 from __future__ import annotations
 
@@ -40,9 +41,41 @@ def test_spark_connect_unreachable_is_a_clear_message(monkeypatch):
     monkeypatch.setattr(_spark, "_session", None)     # as if no session had started in this process
     monkeypatch.setattr(_spark, "_master", None)
     monkeypatch.setenv("SPARK_REMOTE", "sc://127.0.0.1:1")
+    # a Connect client runs no JVM: no Java needed here, the server is what is missing
+    monkeypatch.setattr(_spark, "_java", lambda: None)
     with pytest.raises(ShanhaiError, match=r"could not reach the Spark Connect server SPARK_REMOTE=sc://127.0.0.1:1"):
         _spark.session()
     assert _spark._session is None
+
+
+class _Conf:
+    """A Spark Connect session's ``conf`` that refuses to be set (as some managed servers do)."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def set(self, key, value):
+        raise RuntimeError(f"[CANNOT_MODIFY_CONFIG] {key}")
+
+    def get(self, key):
+        return self.values[key]
+
+
+class _Session:
+    def __init__(self, values):
+        self.conf = _Conf(values)
+
+
+def test_spark_connect_settings_a_server_refuses():
+    from shanhai.engine import _spark
+
+    # refused but already in force: fine
+    _spark._configure_remote(_Session(dict(_spark.SQL_CONF)), "sc://h:15002")
+    # refused and not in force: results could differ from DuckDB's, so it is an error naming the setting
+    values = {**_spark.SQL_CONF, "spark.sql.ansi.enabled": "false"}
+    with pytest.raises(ShanhaiError, match=r"SPARK_REMOTE=sc://h:15002 refuses spark.sql.ansi.enabled=true.*"
+                                           r"CANNOT_MODIFY_CONFIG"):
+        _spark._configure_remote(_Session(values), "sc://h:15002")
 
 
 def test_cli_refuses_a_master_without_spark(small_db):

@@ -1,7 +1,8 @@
 """``--source parquet://DIR``: the input tables from a Parquet dataset partitioned by year and
 county (``shanhai db export-parquet``) give the same stored results as the store itself, on
-DuckDB (the per-mu evaluation and roll-ups, the alerts scan) and on Spark (the alerts scan, read
-by Spark from the partitioned folders); bad sources get a clear message."""
+DuckDB and on Spark (read by Spark from the partitioned folders): the per-mu evaluation with its
+benchmarks and roll-ups, the alerts scan; bad sources get a clear message. Over a Spark Connect
+server: test_spark_connect.py."""
 
 from __future__ import annotations
 
@@ -122,6 +123,34 @@ def test_parquet_source_on_spark_gives_the_store_scan(dataset, small_db, tmp_pat
     assert len(rows["duckdb"]) == len(rows["spark"]) > 0
     _same_rows(rows["duckdb"], rows["spark"])
     assert docs["duckdb"]["tasks"] == docs["spark"]["tasks"]
+
+
+@pytest.mark.spark
+def test_parquet_source_on_spark_gives_the_store_evaluation(dataset, small_db, tmp_path):
+    """The whole per-mu evaluation on Spark over the Parquet dataset against DuckDB over the store:
+    results, benchmarks and roll-ups. Doubles to 1e-9 (sums over months and firms added in another
+    order: the files hold the rows by partition); everything else exactly."""
+    from test_spark import _assert_rollups_identical, _compare  # tests/engine is on sys.path
+
+    folder, _ = dataset
+    source = f"parquet://{folder}"
+    paths = {"duckdb": _copy(small_db, tmp_path, "duckdb"), "spark": _copy(small_db, tmp_path, "spark")}
+    ids = {}
+    for engine, src in (("duckdb", None), ("spark", source)):
+        with open_store(paths[engine]) as store:
+            summary = mujun.run(store, "zhejiang-2018", YEAR, engine=engine, source=src)
+            assert summary.engine == engine
+            ids[engine] = summary.run_id
+            params = store.con.execute("SELECT params->>'engine', params->>'source' FROM runs WHERE run_id = ?",
+                                       [summary.run_id]).fetchone()
+            assert params == (engine, src or "store"), "the run says where its input came from"
+    duck, spark = (paths["duckdb"], ids["duckdb"]), (paths["spark"], ids["spark"])
+    doubles = lambda row, c: isinstance(row[c], float)  # noqa: E731
+    _compare("mujun_results", ["uscc"], duck, spark, doubles)
+    _compare("mujun_benchmarks", ["unit_id", "population", "indicator"], duck, spark, doubles)
+    _assert_rollups_identical(paths, ids)
+    with open_store(paths["spark"], read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM mujun_results WHERE run_id = ?", [ids["spark"]]).fetchone()[0] > 5000
 
 
 def test_bad_sources_are_refused_clearly(dataset, small_db, tmp_path):

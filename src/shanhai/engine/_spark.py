@@ -12,8 +12,13 @@ One JVM per process (``local[2]``, four shuffle partitions, no UI, bound to 127.
 ERROR, ANSI SQL), started on first use and stopped at exit. A cluster instead: ``master`` (the
 CLI's ``--spark-master``: ``spark://host:7077``, ``yarn``, ``k8s://…``), whose executors cannot
 read the driver's temporary folder, so store tables go to Spark as Arrow; or Spark Connect when
-``SPARK_REMOTE`` is set. A Parquet source attached to the store (``engine._parquet``) is read by
-Spark itself, from its partitioned folders. See docs/spark.md. PySpark (the ``spark`` extra) and a
+``SPARK_REMOTE`` is set: no JVM in this process, each :func:`connect` opens its own session on the
+server (``builder.remote(URL).create()``: its own temp views, closed with the backend), sets the
+SQL settings Shanhai needs on it (``SQL_CONF``), and sends store tables as Arrow over gRPC (the
+server need not see this machine's files). A Parquet source attached to the store
+(``engine._parquet``) is read by Spark itself, from its partitioned folders, under their absolute
+path: on a cluster or a Connect server that path must be readable by Spark (a shared file system),
+else a :class:`ShanhaiError` says so. See docs/spark.md. PySpark (the ``spark`` extra) and a
 Java 17+ runtime are optional: a missing one is a :class:`ShanhaiError` saying how to install it.
 
 Two fixes to ibis 12's PySpark backend live here: data goes into and out of Spark as Arrow, not
@@ -63,6 +68,16 @@ logger.spark.name = org.apache.spark
 logger.spark.level = error
 """
 
+# SQL settings every Shanhai session runs with: set when the local JVM starts, and on each Spark
+# Connect session (the server's own defaults may differ; these are runtime settings a client may set)
+SQL_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    # as DuckDB: an overflow or a bad cast is an error, never a silent NULL or wrap
+    "spark.sql.ansi.enabled": "true",
+    # DuckDB's TIMESTAMP has no time zone: read it back as TIMESTAMP_NTZ, not shifted
+    "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+}
+
 _lock = threading.Lock()
 _session = None          # the process's root SparkSession (one JVM)
 _root: Path | None = None  # temp folder: warehouse, log config, per-backend exports
@@ -93,13 +108,16 @@ def _java_major(java: str) -> int | None:
     return None
 
 
-def _require() -> None:
-    """PySpark importable and a Java 17+ runtime found, else a ShanhaiError saying what to install."""
+def _require(need_java: bool = True) -> None:
+    """PySpark importable and (``need_java``: not for a Spark Connect client, whose JVM is the server's)
+    a Java 17+ runtime found, else a ShanhaiError saying what to install."""
     try:
         import pyspark  # noqa: F401
     except ImportError as exc:
         raise ShanhaiError(f"the spark engine needs PySpark, which is not installed: {INSTALL_PYSPARK}; "
                            "it also needs a Java 17+ runtime") from exc
+    if not need_java:
+        return
     java = _java()
     if java is None:
         raise ShanhaiError(f"the spark engine needs a Java 17+ runtime and found no `java` on PATH or in "
@@ -139,7 +157,7 @@ def session(master: str | None = None):
             if master is not None and want != _master:
                 raise ShanhaiError(f"Spark already runs on {_master} in this process: cannot switch to {want}")
             return _session
-        _require()
+        _require(need_java=not remote)
         from pyspark.sql import SparkSession
 
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -148,7 +166,12 @@ def session(master: str | None = None):
         root = Path(tempfile.mkdtemp(prefix="shanhai-spark-"))
         if remote:
             try:
+                _probe(remote)
                 s = SparkSession.builder.remote(remote).appName("shanhai").getOrCreate()
+                _configure_remote(s, remote)
+            except ShanhaiError:
+                shutil.rmtree(root, ignore_errors=True)
+                raise
             except Exception as exc:  # ImportError for the connect client's grpcio, or a refused connection
                 shutil.rmtree(root, ignore_errors=True)
                 raise ShanhaiError(f"could not reach the Spark Connect server SPARK_REMOTE={remote} (the client "
@@ -164,13 +187,10 @@ def session(master: str | None = None):
                    .config("spark.driver.extraJavaOptions", java_opts)
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false")
-                   .config("spark.sql.session.timeZone", "UTC")
-                   # as DuckDB: an overflow or a bad cast is an error, never a silent NULL or wrap
-                   .config("spark.sql.ansi.enabled", "true")
-                   # DuckDB's TIMESTAMP has no time zone: read it back as TIMESTAMP_NTZ, not shifted
-                   .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
                    .config("spark.sql.warehouse.dir", str(root / "warehouse"))
                    .config("spark.local.dir", str(root / "local")))
+        for key, value in SQL_CONF.items():
+            builder = builder.config(key, value)
         if _is_local(want):
             # one machine: loopback only, few partitions; a cluster keeps its own defaults
             builder = (builder.config("spark.driver.host", "127.0.0.1")
@@ -187,6 +207,58 @@ def session(master: str | None = None):
         _session, _root, _master = s, root, want
         atexit.register(_shutdown)
         return s
+
+
+PROBE_SECONDS = 10
+
+
+def _probe(remote: str) -> None:
+    """Open (and close) a TCP connection to the Spark Connect server first: the client itself
+    only connects on its first request, and then retries an unreachable server with growing
+    back-off for about ten minutes before it gives up."""
+    import socket
+
+    from pyspark.sql.connect.client import DefaultChannelBuilder   # ImportError without pyspark[connect]
+
+    url = DefaultChannelBuilder(remote)                     # PySparkValueError for a malformed URL
+    with socket.create_connection((url.host, url._port), timeout=PROBE_SECONDS):
+        pass
+
+
+def _configure_remote(s, remote: str) -> None:
+    """Set ``SQL_CONF`` on a Spark Connect session; a server that refuses one (and does not
+    already run with that value) is a :class:`ShanhaiError`: results would differ from DuckDB's.
+    A server that cannot be reached raises its own error (the callers say so)."""
+    for key, value in SQL_CONF.items():
+        try:
+            s.conf.set(key, value)
+        except Exception as exc:
+            if str(s.conf.get(key)).lower() != value.lower():    # raises too when the server is gone
+                raise ShanhaiError(f"the Spark Connect server SPARK_REMOTE={remote} refuses {key}={value}, which "
+                                   f"Shanhai needs for results identical to DuckDB's: {_first_line(exc)}") from exc
+
+
+def _remote_session(remote: str):
+    """A new session of its own on the Spark Connect server (its own temp views, so two backends
+    never see each other's tables), configured as :func:`session` configures the local JVM."""
+    from pyspark.sql import SparkSession
+
+    try:
+        _probe(remote)
+        s = SparkSession.builder.remote(remote).create()
+        _configure_remote(s, remote)
+    except ShanhaiError:
+        raise
+    except Exception as exc:
+        raise ShanhaiError(f"could not open a session on the Spark Connect server SPARK_REMOTE={remote}: "
+                           f"{_first_line(exc)}") from exc
+    return s
+
+
+def _stop(s) -> None:
+    """Close a Spark Connect session (the server drops its views and cached data)."""
+    with contextlib.suppress(Exception):     # the server (or the interpreter) may already be gone
+        s.stop()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -240,6 +312,8 @@ def _backend_class():
             # JSON has no Spark type: it goes over as text; everything else keeps its DuckDB type
             select = ", ".join(f'"{c}"::VARCHAR AS "{c}"' if t == "JSON" else f'"{c}"' for c, t in cols)
             if not _is_local(_master or MASTER):
+                # a cluster's executors or a Spark Connect server cannot see this machine's temporary
+                # folder: the rows go as Arrow, through the driver (Connect: over gRPC)
                 self._session.createDataFrame(con.execute(f'SELECT {select} FROM main."{name}"').fetch_arrow_table()
                                               ).createOrReplaceTempView(name)
                 self._shanhai_exported.add(name)
@@ -257,11 +331,21 @@ def _backend_class():
             from the partition folder names), each column cast to the store's type."""
             import ibis
             from ibis.backends.pyspark.datatypes import PySparkSchema
+            from ibis.backends.sql.datatypes import DuckDBType
 
-            schema = ibis.duckdb.from_connection(self._shanhai_store.con).get_schema(name)
+            # the store's own table (not the source's DuckDB view, which this machine reads): JSON as text
+            schema = ibis.schema({c: DuckDBType.from_string("VARCHAR" if t == "JSON" else t) for c, t in cols})
             want = {f.name: f.dataType for f in PySparkSchema.from_ibis(schema).fields}
-            df = self._session.read.option("recursiveFileLookup", "true").parquet(str(folder))
-            have = {f.name: f.dataType for f in df.schema.fields}
+            # absolute: a Spark Connect server or a cluster resolves a relative path in its own folder
+            path = str(Path(folder).resolve())
+            try:
+                df = self._session.read.option("recursiveFileLookup", "true").parquet(path)
+                have = {f.name: f.dataType for f in df.schema.fields}
+            except Exception as exc:   # PATH_NOT_FOUND, permissions, unreadable files
+                raise ShanhaiError(
+                    f"Spark ({_master}) cannot read Parquet table {name} at {path}: with Spark Connect or a "
+                    "cluster the source folder must be readable by the Spark server and its executors under the "
+                    f"same path (a shared file system, HDFS or object storage): {_first_line(exc)}") from None
             missing = [c for c, _ in cols if c not in have]
             if missing:
                 raise ShanhaiError(f"Parquet table {name} ({folder}) lacks column(s) {', '.join(missing)}")
@@ -319,8 +403,12 @@ def connect(store: Store, master: str | None = None) -> BaseBackend:
     if _BACKEND_CLASS is None:
         _BACKEND_CLASS = _backend_class()
     backend = _BACKEND_CLASS()
-    # a Spark Connect session cannot make sibling sessions: its views are shared (named per table)
-    backend = backend.connect(root_session if (_master or "").startswith("remote:") else root_session.newSession())
+    remote = _master[len("remote:"):] if (_master or "").startswith("remote:") else None
+    # Spark Connect has no newSession (no JVM here): a session of its own on the server instead
+    own = _remote_session(remote) if remote else root_session.newSession()
+    backend = backend.connect(own)
+    if remote:
+        weakref.finalize(backend, _stop, own)
     folder = _root / "exports" / secrets.token_hex(6)
     backend._shanhai_attach(store, folder)
     # the exports go with the backend or the store, whichever goes first (and all of them at exit)
