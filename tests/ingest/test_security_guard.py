@@ -79,6 +79,58 @@ def test_a_forged_size_is_refused(tmp_path):
         guard.check_file(path)
 
 
+def _declare(path: Path, member: str, size: int) -> None:
+    """Rewrite ``member``'s declared uncompressed size in its local header and its central
+    directory entry (a forged header the ratio checks cannot see through)."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        local = z.getinfo(member).header_offset
+    data[local + 22:local + 26] = size.to_bytes(4, "little")
+    name = member.encode()
+    at = data.rfind(b"PK\x01\x02", 0, data.rfind(name))
+    data[at + 24:at + 28] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+def test_a_bomb_declared_small_is_refused_by_its_crc(store, tmp_path):
+    """A 64 MiB sheet declared as twice its compressed size passes every ratio check on the
+    header, and the Excel reader would decompress all of it (it reads the deflate stream to its
+    end): decompressing up to the declared size and checking the CRC refuses it."""
+    path = tmp_path / "small-bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", CONTENT_TYPES)
+        z.writestr("xl/workbook.xml", _workbook_xml(1))
+        z.writestr("xl/worksheets/sheet1.xml", b'<row><c t="inlineStr"><is><t>0</t></is></c></row>' * (64 << 14))
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        assert info.file_size > guard.MAX_RATIO * info.compress_size   # honest, the ratio check would catch it
+        lie = 2 * info.compress_size
+    _declare(path, "xl/worksheets/sheet1.xml", lie)
+    with zipfile.ZipFile(path) as z:
+        assert z.getinfo("xl/worksheets/sheet1.xml").file_size == lie   # the header now passes the ratio checks
+    before = _datasets(store)
+    with pytest.raises(ShanhaiError) as caught:
+        import_file(store, "enterprises", path)
+    message = str(caught.value)
+    assert "small-bomb.xlsx" in message and "xl/worksheets/sheet1.xml" in message
+    assert "forged" in message and "refused before reading" in message
+    assert _datasets(store) == before
+
+
+def test_a_real_workbook_with_a_lying_header_is_refused_and_an_honest_one_passes(tmp_path):
+    wb = xlsxwriter.Workbook(str(tmp_path / "a.xlsx"))
+    sheet = wb.add_worksheet("企业")
+    for r in range(2000):
+        sheet.write_row(r, 0, ["913300000000000000", f"企业{r}", r])
+    wb.close()
+    assert guard.check_file(tmp_path / "a.xlsx") == "xlsx"
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    _declare(tmp_path / "a.xlsx", "xl/worksheets/sheet1.xml", info.file_size - 1)
+    with pytest.raises(ShanhaiError, match="does not hold what its header declares"):
+        guard.check_file(tmp_path / "a.xlsx")
+
+
 def test_an_absurd_sheet_count_is_refused(tmp_path):
     path = tmp_path / "many.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
