@@ -1,5 +1,5 @@
 """One memo for the web's caches (the dashboard's reads of stored runs, chain cells, rendered page
-bodies): least recently used entries dropped beyond ``size``, and single flight — when several
+bodies, the views of ``web.screens.cached_view``): least recently used entries dropped beyond ``size``, and single flight — when several
 threads miss the same key at once, one computes and the others wait for its value instead of
 computing it again. After an import clears the caches, a hundred readers of the same page then
 cost one computation, not a hundred competing for the same two cores (docs/operations.md, "Load").

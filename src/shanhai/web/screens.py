@@ -5,6 +5,8 @@ query-string filters of the results screens."""
 from __future__ import annotations
 
 import math
+from datetime import date
+from typing import Any, Callable
 from urllib.parse import urlencode
 
 from markupsafe import Markup
@@ -209,6 +211,74 @@ def fragment(request, template: str, key: tuple, context) -> Markup:
 
 def clear_fragments() -> None:
     _FRAGMENTS.clear()
+
+
+# ---- cached views: pages and API answers computed from the data ------------------------------
+
+VIEWS_KEPT = 512
+_VIEWS = Memo(VIEWS_KEPT)
+# audit actions that change no data a view shows: reading, exporting, signing in and out, one's own
+# password and second factor, a backup, a refused upload, a verification of the chain
+READ_ONLY_ACTIONS = ("sign_in", "sign_out", "view_", "export", "audit.verify", "db_backup", "import.refused",
+                     "user.password", "user.totp_enrol", "user.recovery_code")
+_HEADS: dict[str, tuple[int, int]] = {}          # database → (audit head, head of the data-changing records)
+
+
+def _changing(since: int) -> str:
+    skip = " OR ".join(f"starts_with(action, '{a}')" for a in READ_ONLY_ACTIONS)
+    # an import that inserted and updated nothing (the same file again) changed no fact
+    same = ("(action = 'import' AND json_extract(detail, '$.inserted')::BIGINT = 0 "
+            "AND json_extract(detail, '$.updated')::BIGINT = 0)")
+    return f"SELECT max(seq) FROM audit_log WHERE seq > {int(since)} AND NOT ({skip} OR coalesce({same}, false))"
+
+
+def data_version(store) -> int:
+    """The sequence number of the newest audit record that changed data: what a cached view's
+    data can have changed by. Every change to the data is audited — an import's record is written
+    in the transaction of its merge, a run's, an edit's and a job's in the transaction of the rows
+    they wrote or after it — so a view computed at version ``n`` holds until the next such record.
+    Records of reading (sign-ins, exports, enterprise views: :data:`READ_ONLY_ACTIONS`) and of an
+    import that inserted and updated nothing are not changes. Costs the audit log's newest
+    sequence number per request (well under a millisecond); the records after the last one seen
+    are read only when it moved."""
+    db = str(store.path)
+    head = store.con.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0]
+    known = _HEADS.get(db)
+    if known is not None and known[0] == head:
+        return known[1]
+    since, version = (known if known is not None and known[0] < head else (0, 0))
+    newer = store.con.execute(_changing(since)).fetchone()[0]
+    version = newer if newer is not None else version
+    _HEADS[db] = (head, version)
+    return version
+
+
+def view_key(request, store, scope, user) -> tuple:
+    """The key of the current request's view: database and its data version, the day (views
+    with 'today' in them: due dates, as-of dates), the caller's scope and role, the language, the
+    path and the whole query string (sorted: every parameter, also the ones a view ignores)."""
+    from shanhai.web.deps import get_lang
+
+    return (str(store.path), data_version(store), date.today().isoformat(), scope.level, scope.adcode,
+            getattr(user, "role", None), get_lang(request), request.url.path,
+            tuple(sorted(request.query_params.multi_items())))
+
+
+def cached_view(request, store, scope, user, compute: Callable[[], Any]) -> Any:
+    """``compute()`` — a page's template context or an API answer that depends only on the data,
+    the caller's scope and role, the language and the query — once per :func:`view_key`, kept
+    (least recently used dropped beyond ``VIEWS_KEPT``), shared: when a hundred readers ask for it
+    at once after an import, one computes and the others wait for its value (``jobs._memo``).
+    Errors (a 403 outside the scope, a 404) are raised to every caller and nothing is kept. The
+    caller checks nothing before: the scope is in the key and ``compute`` reads through it, so
+    a county's view is never another county's. The value is shared between requests: callers
+    must not change it (build the per-request parts — the CSRF token, the user's buttons — around
+    it)."""
+    return _VIEWS.get(view_key(request, store, scope, user), compute)
+
+
+def clear_views() -> None:
+    _VIEWS.clear()
 
 
 def submit_whatif(request, store, scope, user, run_id: str, policy_name: str) -> str:

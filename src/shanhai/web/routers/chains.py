@@ -27,7 +27,7 @@ from shanhai.store.scope import OutOfScopeError, Scope
 from shanhai.web import deps
 from shanhai.web.deps import PageError, current_scope, current_user, get_lang, get_store, render
 from shanhai.web.routers.mujun import XLSX, attachment
-from shanhai.web.screens import FMT
+from shanhai.web.screens import FMT, cached_view
 
 router = APIRouter(prefix="/chains")
 NAV = [(30, "/chains", "产业链", "Chains", None)]
@@ -150,20 +150,24 @@ def county_matrix(store: Store, scope: Scope, sel: Selection, chains: list) -> d
 def chains_page(request: Request, region: str | None = Query(None), year: int | None = Query(None),
                 run: str | None = Query(None), store: Store = Depends(get_store),
                 user: User = Depends(current_user), scope: Scope = Depends(current_scope)):
-    sel = selection(store, scope, region, year, run)
-    chains = jc.chain_list(store)
-    risk = {c["chain_id"]: c for c in jc.risk(store, scope, sel.area.code, year=sel.year, run_id=sel.run_id)["chains"]}
-    items, basis = [], None
-    for c in chains:
-        pan = jc.panorama(store, scope, sel.area.code, c.chain_id, year=sel.year, run_id=sel.run_id)
-        basis = pan["basis"]
-        items.append({"chain": pan["chain"], "segments": pan["segments"], "counts": pan["status_counts"],
-                      "totals": pan["totals"], "health": risk.get(c.chain_id, {}).get("health")})
-    if basis is None:
-        basis = jc.basis(store, sel.year, sel.run_id).as_dict()
-    ctx = {**_common(request, store, scope, sel), "items": items, "basis": basis_view(basis),
-           "matrix": county_matrix(store, scope, sel, chains)}
-    return render(request, "chains.html", ctx)
+    def compute() -> dict:
+        sel = selection(store, scope, region, year, run)
+        chains = jc.chain_list(store)
+        risk = {c["chain_id"]: c
+                for c in jc.risk(store, scope, sel.area.code, year=sel.year, run_id=sel.run_id)["chains"]}
+        items, basis = [], None
+        for c in chains:
+            pan = jc.panorama(store, scope, sel.area.code, c.chain_id, year=sel.year, run_id=sel.run_id)
+            basis = pan["basis"]
+            items.append({"chain": pan["chain"], "segments": pan["segments"], "counts": pan["status_counts"],
+                          "totals": pan["totals"], "health": risk.get(c.chain_id, {}).get("health")})
+        if basis is None:
+            basis = jc.basis(store, sel.year, sel.run_id).as_dict()
+        return {**_common(request, store, scope, sel), "items": items, "basis": basis_view(basis),
+                "matrix": county_matrix(store, scope, sel, chains)}
+
+    # once per data version, scope, role, language and query (web/screens.cached_view)
+    return render(request, "chains.html", cached_view(request, store, scope, user, compute))
 
 
 # ---- attraction targets (招商图) ---------------------------------------------------------------
@@ -245,23 +249,26 @@ def targets_export(request: Request, region: str | None = Query(None), chain: st
 def risk_page(request: Request, region: str | None = Query(None), chain: str | None = Query(None),
               year: int | None = Query(None), run: str | None = Query(None), store: Store = Depends(get_store),
               user: User = Depends(current_user), scope: Scope = Depends(current_scope)):
-    sel = selection(store, scope, region, year, run)
-    doc = jc.risk(store, scope, sel.area.code, chain_id=chain or None, year=sel.year, run_id=sel.run_id)
-    th = doc["thresholds"]
-    defs = {c.chain_id: c for c in jc.chain_list(store)}
-    en = get_lang(request) == "en"
-    for c in doc["chains"]:
-        segs = defs[c["chain_id"]].segments if c["chain_id"] in defs else ()
-        c["segments"] = [{"segment_id": s.segment_id, "name": (s.name_en or s.name) if en else s.name,
-                          "status": c["statuses"].get(s.segment_id, "missing"), "sub": bool(s.parent_segment_id)}
-                         for s in segs]
-        c["lines"] = [{"key": k, "label": cx.PENALTY_LABELS[k], "count": c["counts"].get(k, 0),
-                       "each": th["penalties"][k], "cap": th["caps"][k], "points": c["penalties"].get(k, 0.0)}
-                      for k in cx.PENALTY_LABELS]
-        c["penalty_total"] = sum(c["penalties"].values())
-    ctx = {**_common(request, store, scope, sel), "doc": doc, "chain": chain, "chains": list(defs.values()),
-           "finding_labels": cx.FINDING_LABELS, "basis": basis_view(doc["basis"])}
-    return render(request, "chains_risk.html", ctx)
+    def compute() -> dict:
+        sel = selection(store, scope, region, year, run)
+        doc = jc.risk(store, scope, sel.area.code, chain_id=chain or None, year=sel.year, run_id=sel.run_id)
+        th = doc["thresholds"]
+        defs = {c.chain_id: c for c in jc.chain_list(store)}
+        en = get_lang(request) == "en"
+        for c in doc["chains"]:
+            segs = defs[c["chain_id"]].segments if c["chain_id"] in defs else ()
+            c["segments"] = [{"segment_id": s.segment_id, "name": (s.name_en or s.name) if en else s.name,
+                              "status": c["statuses"].get(s.segment_id, "missing"), "sub": bool(s.parent_segment_id)}
+                             for s in segs]
+            c["lines"] = [{"key": k, "label": cx.PENALTY_LABELS[k], "count": c["counts"].get(k, 0),
+                           "each": th["penalties"][k], "cap": th["caps"][k], "points": c["penalties"].get(k, 0.0)}
+                          for k in cx.PENALTY_LABELS]
+            c["penalty_total"] = sum(c["penalties"].values())
+        return {**_common(request, store, scope, sel), "doc": doc, "chain": chain, "chains": list(defs.values()),
+                "finding_labels": cx.FINDING_LABELS, "basis": basis_view(doc["basis"])}
+
+    # once per data version, scope, role, language and query (web/screens.cached_view)
+    return render(request, "chains_risk.html", cached_view(request, store, scope, user, compute))
 
 
 # ---- one chain: the panorama ---------------------------------------------------------------------

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shanhai.errors import NotFoundError
 from shanhai.jobs import chains as jc
+from shanhai.store.accounts import User
 from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
-from shanhai.web.deps import current_scope, get_store
+from shanhai.web.deps import current_scope, current_user, get_store
 from shanhai.web.routers.chains import TARGETS_EXPORTED, selection
+from shanhai.web.screens import cached_view
 
 router = APIRouter(prefix="/api/v1/chains", tags=["chains"])
 
@@ -212,23 +214,27 @@ class RiskOut(_M):
 # ---- routes ------------------------------------------------------------------------------------
 
 @router.get("", response_model=ChainsOut, summary="产业链 The chains with their segment statuses and health")
-def api_chains(region: str | None = None, year: int | None = None, run: str | None = None,
-               store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
-    sel = selection(store, scope, region, year, run)
-    health = {c["chain_id"]: c["health"]
-              for c in jc.risk(store, scope, sel.area.code, year=sel.year, run_id=sel.run_id)["chains"]}
-    out, basis = [], jc.basis(store, sel.year, sel.run_id).as_dict()
-    for c in jc.chain_list(store):
-        pan = jc.panorama(store, scope, sel.area.code, c.chain_id, year=sel.year, run_id=sel.run_id)
-        out.append({"chain_id": c.chain_id, "name": c.name, "name_en": c.name_en, "note": c.note,
-                    "segments": [{"segment_id": s.segment_id, "stage": s.stage, "name": s.name, "name_en": s.name_en,
-                                  "parent_segment_id": s.parent_segment_id, "position": s.position,
-                                  "codes": list(s.codes)} for s in c.segments],
-                    "statuses": {s["segment_id"]: s["status"] for s in pan["segments"]},
-                    "status_counts": pan["status_counts"], "firms": pan["totals"]["firms"],
-                    "above": pan["totals"]["above"], "value_added": pan["totals"]["value_added"],
-                    "health": health.get(c.chain_id)})
-    return {"region": _area(sel), "basis": basis, "chains": out}
+def api_chains(request: Request, region: str | None = None, year: int | None = None, run: str | None = None,
+               store: Store = Depends(get_store), user: User = Depends(current_user),
+               scope: Scope = Depends(current_scope)):
+    def compute() -> dict:
+        sel = selection(store, scope, region, year, run)
+        health = {c["chain_id"]: c["health"]
+                  for c in jc.risk(store, scope, sel.area.code, year=sel.year, run_id=sel.run_id)["chains"]}
+        out, basis = [], jc.basis(store, sel.year, sel.run_id).as_dict()
+        for c in jc.chain_list(store):
+            pan = jc.panorama(store, scope, sel.area.code, c.chain_id, year=sel.year, run_id=sel.run_id)
+            out.append({"chain_id": c.chain_id, "name": c.name, "name_en": c.name_en, "note": c.note,
+                        "segments": [{"segment_id": s.segment_id, "stage": s.stage, "name": s.name,
+                                      "name_en": s.name_en, "parent_segment_id": s.parent_segment_id,
+                                      "position": s.position, "codes": list(s.codes)} for s in c.segments],
+                        "statuses": {s["segment_id"]: s["status"] for s in pan["segments"]},
+                        "status_counts": pan["status_counts"], "firms": pan["totals"]["firms"],
+                        "above": pan["totals"]["above"], "value_added": pan["totals"]["value_added"],
+                        "health": health.get(c.chain_id)})
+        return {"region": _area(sel), "basis": basis, "chains": out}
+    # once per data version, scope, role and query (web/screens.cached_view)
+    return cached_view(request, store, scope, user, compute)
 
 
 @router.get("/grid", response_model=GridOut, summary="分县矩阵 Every county × chain in your region: segment statuses")
@@ -255,10 +261,13 @@ def api_targets(region: str | None = None, chain: str | None = None,
 
 
 @router.get("/risk", response_model=RiskOut, summary="链风险 Health, penalties and findings per chain")
-def api_risk(region: str | None = None, chain: str | None = None, year: int | None = None, run: str | None = None,
-             store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
-    sel = selection(store, scope, region, year, run)
-    return jc.risk(store, scope, sel.area.code, chain_id=chain or None, year=sel.year, run_id=sel.run_id)
+def api_risk(request: Request, region: str | None = None, chain: str | None = None, year: int | None = None,
+             run: str | None = None, store: Store = Depends(get_store), user: User = Depends(current_user),
+             scope: Scope = Depends(current_scope)):
+    def compute() -> dict:
+        sel = selection(store, scope, region, year, run)
+        return jc.risk(store, scope, sel.area.code, chain_id=chain or None, year=sel.year, run_id=sel.run_id)
+    return cached_view(request, store, scope, user, compute)
 
 
 @router.get("/{chain_id}", response_model=PanoramaOut, summary="全景图 One chain in one region, per segment")

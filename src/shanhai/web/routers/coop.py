@@ -25,7 +25,7 @@ from shanhai.store.scope import Scope
 from shanhai.web import deps
 from shanhai.web.deps import current_scope, current_user, get_lang, get_store, render
 from shanhai.web.routers.mujun import XLSX, attachment
-from shanhai.web.screens import FMT
+from shanhai.web.screens import FMT, cached_view
 
 router = APIRouter()
 NAV = [(39, "/coop", "山海协作", "Mountain–sea", None)]
@@ -84,14 +84,17 @@ def coop_page(request: Request, year: int | None = Query(None), metric: str = Qu
               scope: Scope = Depends(current_scope)):
     if metric not in MAP_METRICS:
         metric = "tax_per_mu"
-    doc = jp.overview(store, scope, year)
-    progress = jp.action_plan_progress(store, scope, doc["year"])
-    lang = get_lang(request)
-    ctx = {"doc": doc, "progress": progress, "fmt": FMT, "years": _years(store), "metric": metric,
-           "metrics": MAP_METRICS, "map_payload": map_payload(doc, scope, metric),
-           "progress_payload": progress_payload(progress, lang), "light_colors": LIGHT_COLORS,
-           "q": {"year": year}}
-    return render(request, "coop.html", ctx)
+
+    def compute() -> dict:
+        doc = jp.overview(store, scope, year)
+        progress = jp.action_plan_progress(store, scope, doc["year"])
+        return {"doc": doc, "progress": progress, "fmt": FMT, "years": _years(store), "metric": metric,
+                "metrics": MAP_METRICS, "map_payload": map_payload(doc, scope, metric),
+                "progress_payload": progress_payload(progress, get_lang(request)), "light_colors": LIGHT_COLORS,
+                "q": {"year": year}}
+
+    # once per data version, scope, role, language and query (web/screens.cached_view)
+    return render(request, "coop.html", cached_view(request, store, scope, user, compute))
 
 
 @router.get("/coop/export.xlsx", name="coop_export")
@@ -171,9 +174,10 @@ def county_export(request: Request, adcode: str, year: int | None = Query(None),
 
 @router.get("/api/v1/coop/counties", response_model=dict[str, Any], tags=["coop"],
             summary="山区26县 The 26 mountain counties with their headline figures")
-def api_counties(year: int | None = Query(None, description="data year (default: the latest)"),
-                 store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
-    return jp.overview(store, scope, year)
+def api_counties(request: Request, year: int | None = Query(None, description="data year (default: the latest)"),
+                 store: Store = Depends(get_store), user: User = Depends(current_user),
+                 scope: Scope = Depends(current_scope)):
+    return cached_view(request, store, scope, user, lambda: jp.overview(store, scope, year))
 
 
 @router.get("/api/v1/coop/counties/{adcode}", response_model=dict[str, Any], tags=["coop"],

@@ -33,7 +33,7 @@ from shanhai.store.scope import Scope
 from shanhai.web import deps
 from shanhai.web.deps import PageError, current_scope, current_user, get_lang, get_store, render, require_write
 from shanhai.web.routers.mujun import XLSX, attachment
-from shanhai.web.screens import FMT
+from shanhai.web.screens import FMT, cached_view
 
 router = APIRouter()
 NAV = [(41, "/coop/projects", "项目跟踪", "Projects", None)]
@@ -63,15 +63,18 @@ def projects_page(request: Request, region: str | None = Query(None), as_of: str
                   by: str = Query("county", pattern="^(county|city|pairing)$"),
                   store: Store = Depends(get_store), user: User = Depends(current_user),
                   scope: Scope = Depends(current_scope)):
-    doc = jp.tracker(store, scope, region, as_of=as_of, light=light or None, stage=stage or None,
-                     role=role or None)
-    kpi = jp.kpis(store, scope, region, by=by, as_of=as_of)
-    q = {"region": region or None, "as_of": as_of or None}
-    ctx = {**_common(store, scope, doc["region"]["adcode"], "projects"), "doc": doc, "kpi": kpi, "by": by,
-           "q": q, "light": light or "", "stage": stage or "", "role": role or "",
-           "rows": doc["projects"][:PAGE_ROWS], "export_q": FMT.query({**q, "light": light, "stage": stage,
-                                                                        "role": role, "by": by})}
-    return render(request, "coop_projects.html", ctx)
+    def compute() -> dict:
+        doc = jp.tracker(store, scope, region, as_of=as_of, light=light or None, stage=stage or None,
+                         role=role or None)
+        kpi = jp.kpis(store, scope, region, by=by, as_of=as_of)
+        q = {"region": region or None, "as_of": as_of or None}
+        return {**_common(store, scope, doc["region"]["adcode"], "projects"), "doc": doc, "kpi": kpi, "by": by,
+                "q": q, "light": light or "", "stage": stage or "", "role": role or "",
+                "rows": doc["projects"][:PAGE_ROWS], "export_q": FMT.query({**q, "light": light, "stage": stage,
+                                                                             "role": role, "by": by})}
+
+    # once per data version, scope, role, language and query (web/screens.cached_view)
+    return render(request, "coop_projects.html", cached_view(request, store, scope, user, compute))
 
 
 @router.get("/coop/projects/stalled", name="coop_projects_stalled")

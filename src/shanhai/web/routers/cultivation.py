@@ -23,7 +23,7 @@ from shanhai.store.scope import Scope
 from shanhai.web import deps
 from shanhai.web.deps import current_scope, current_user, get_store, render
 from shanhai.web.routers.mujun import XLSX, attachment
-from shanhai.web.screens import FMT
+from shanhai.web.screens import FMT, cached_view
 
 router = APIRouter()
 NAV = [(47, "/cultivation", "梯度培育", "Cultivation", None)]
@@ -44,11 +44,14 @@ def _common(request: Request, store: Store, scope: Scope, region_code: str) -> d
 def pools_page(request: Request, region: str | None = Query(None), year: int | None = Query(None),
                run: str | None = Query(None, max_length=80), store: Store = Depends(get_store),
                user: User = Depends(current_user), scope: Scope = Depends(current_scope)):
-    doc = jc.pools(store, scope, region, year=year, run_id=run or None)
-    q = {"region": region or None, "year": year, "run": run or None}
-    ctx = {**_common(request, store, scope, doc["region"]["adcode"]), "doc": doc, "q": q,
-           "runs": jc.list_runs(store, scope, limit=10), "export_q": FMT.query(q)}
-    return render(request, "cultivation.html", ctx)
+    def compute() -> dict:
+        doc = jc.pools(store, scope, region, year=year, run_id=run or None)
+        q = {"region": region or None, "year": year, "run": run or None}
+        return {**_common(request, store, scope, doc["region"]["adcode"]), "doc": doc, "q": q,
+                "runs": jc.list_runs(store, scope, limit=10), "export_q": FMT.query(q)}
+
+    # once per data version, scope, role, language and query (web/screens.cached_view)
+    return render(request, "cultivation.html", cached_view(request, store, scope, user, compute))
 
 
 @router.get("/cultivation/candidates", name="cultivation_candidates")

@@ -164,8 +164,9 @@ async def upload(request: Request, kind: str = Form(...), year: str = Form(""), 
         data["file"] = name                       # not the server's path
         data["rejects_file"] = "rejects.xlsx" if result.rejects else None
         (folder / "summary.json").write_text(json.dumps(data, ensure_ascii=False, default=str), "utf-8")
-        dashboard.clear_cache_for(progress.store)     # the results views show the facts as they are now
-        clear_fragments()
+        if result.inserted or result.updated:         # the same file again changed nothing
+            dashboard.clear_cache_for(progress.store)     # the results views show the facts as they are now
+            clear_fragments()
         outside = f"（其中 {result.out_of_scope:,} 行不在您的数据范围内）" if result.out_of_scope else ""
         return {"url": f"/data/imports/{token}",
                 "message": f"导入完成：新增 {result.inserted:,}，更新 {result.updated:,}，拒绝 {result.rejected:,} 行{outside}"}

@@ -20,7 +20,7 @@ from shanhai.web import deps
 from shanhai.web.deps import PageError, current_scope, current_user, get_lang, get_store, render
 from shanhai.web.routers.mujun import attachment
 from shanhai.web.routers.power_index import _regions
-from shanhai.web.screens import FMT, can_write
+from shanhai.web.screens import FMT, cached_view, can_write
 
 router = APIRouter()
 NAV = [(48, "/monthly", "运行月报", "Monthly briefing", None)]
@@ -36,14 +36,20 @@ def monthly_page(request: Request, region: str | None = Query(None), month: str 
                  store: Store = Depends(get_store), user: User = Depends(current_user),
                  scope: Scope = Depends(current_scope)):
     lang = get_lang(request)
-    area = scope.narrow(store, region)
-    months = _months(store)
-    if month and month not in months:
-        raise PageError(404, f"没有 {month} 的月度用电数据。", f"There is no monthly electricity data for {month}.")
-    facts = report.gather(store, scope, area.adcode, month or (months[0] if months else None), lang) if months else None
-    ctx = {"fmt": FMT, "regions": _regions(store, scope), "area": area.as_dict(), "months": months,
-           "facts": facts, "summary": report.sentences(facts, lang) if facts else [],
-           "can_write": can_write(user), "q": {"region": area.adcode, "month": facts["month"] if facts else None}}
+
+    def compute() -> dict:
+        area = scope.narrow(store, region)
+        months = _months(store)
+        if month and month not in months:
+            raise PageError(404, f"没有 {month} 的月度用电数据。",
+                            f"There is no monthly electricity data for {month}.")
+        facts = (report.gather(store, scope, area.adcode, month or months[0], lang) if months else None)
+        return {"regions": _regions(store, scope), "area": area.as_dict(), "months": months,
+                "facts": facts, "summary": report.sentences(facts, lang) if facts else [],
+                "q": {"region": area.adcode, "month": facts["month"] if facts else None}}
+
+    # computed once per data version, scope, role, language and query (web/screens.cached_view)
+    ctx = {**cached_view(request, store, scope, user, compute), "fmt": FMT, "can_write": can_write(user)}
     return render(request, "monthly.html", ctx)
 
 
@@ -75,9 +81,13 @@ def _jsonable(facts: dict) -> dict:
 
 @router.get("/api/v1/monthly", response_model=dict[str, Any], tags=["monthly"],
             summary="运行月报 The monthly briefing's facts and summary sentences for a region inside your scope")
-def api_monthly(region: str | None = Query(None, description="adcode inside your region (default: yours)"),
+def api_monthly(request: Request,
+                region: str | None = Query(None, description="adcode inside your region (default: yours)"),
                 month: str | None = Query(None, description="YYYY-MM (default: the latest)"),
-                lang: str = Query("zh", pattern="^(zh|en)$"), store: Store = Depends(get_store),
+                lang: str = Query("zh", pattern="^(zh|en)$"),
+                store: Store = Depends(get_store), user: User = Depends(current_user),
                 scope: Scope = Depends(current_scope)):
-    facts = report.gather(store, scope, region, month, lang)
-    return {"facts": _jsonable(facts), "sentences": report.sentences(facts, lang)}
+    def compute() -> dict:
+        facts = report.gather(store, scope, region, month, lang)
+        return {"facts": _jsonable(facts), "sentences": report.sentences(facts, lang)}
+    return cached_view(request, store, scope, user, compute)

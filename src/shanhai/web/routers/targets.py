@@ -28,7 +28,7 @@ from shanhai.store.scope import Scope
 from shanhai.web import deps
 from shanhai.web.deps import PageError, current_scope, current_user, get_lang, get_store, render, require_write
 from shanhai.web.routers.mujun import XLSX, attachment
-from shanhai.web.screens import FMT
+from shanhai.web.screens import FMT, cached_view
 
 router = APIRouter()
 NAV = [(43, "/targets", "目标监测", "Targets", None)]
@@ -76,20 +76,23 @@ def board(request: Request, region: str | None = Query(None), year: int | None =
           group: str = Query("counties", pattern=GROUP_PATTERN), light: str | None = Query(None, max_length=10),
           done: str | None = Query(None, max_length=120), store: Store = Depends(get_store),
           user: User = Depends(current_user), scope: Scope = Depends(current_scope)):
-    doc = jt.evaluate(store, scope, region, year, month, rules=rules)
-    w = jt.watch(store, scope, region, year, month, rules=rules)
-    idx = jt.composite(store, scope, region, year, month, group=group)
-    rows = [r for r in doc["rows"] if not light or r["light"] == light]
-    q = _query(region, year, month, rules)
-    indicators = jt.indicators(store)
-    ctx = {**_common(store, scope, doc["region"]["adcode"], "board"), "doc": doc, "watch": w, "index": idx,
-           "matrix": _matrix(doc), "rows": rows, "light": light or "", "group": group, "rules": rules, "q": q,
-           "export_q": FMT.query(q), "done": done, "can_write": user.can_write,
-           "indicators": indicators, "runs": jt.list_runs(store, scope, 10),
-           "targetable": [r for r in dashboard.sub_regions(store, scope)],
-           "index_payload": {"lang": get_lang(request), "group": jt.GROUPS[group][0],
-                             "rows": [{"name": r["name"], "index": r["index"], "rank": r["rank"], "of": r["of"]}
-                                      for r in idx["rows"]][:40]}}
+    def compute() -> dict:
+        doc = jt.evaluate(store, scope, region, year, month, rules=rules)
+        w = jt.watch(store, scope, region, year, month, rules=rules)
+        idx = jt.composite(store, scope, region, year, month, group=group)
+        rows = [r for r in doc["rows"] if not light or r["light"] == light]
+        q = _query(region, year, month, rules)
+        return {**_common(store, scope, doc["region"]["adcode"], "board"), "doc": doc, "watch": w, "index": idx,
+                "matrix": _matrix(doc), "rows": rows, "light": light or "", "group": group, "rules": rules, "q": q,
+                "export_q": FMT.query(q), "done": done, "indicators": jt.indicators(store),
+                "runs": jt.list_runs(store, scope, 10),
+                "targetable": [r for r in dashboard.sub_regions(store, scope)],
+                "index_payload": {"lang": get_lang(request), "group": jt.GROUPS[group][0],
+                                  "rows": [{"name": r["name"], "index": r["index"], "rank": r["rank"], "of": r["of"]}
+                                           for r in idx["rows"]][:40]}}
+
+    # once per data version, scope, role, language and query (web/screens.cached_view)
+    ctx = {**cached_view(request, store, scope, user, compute), "can_write": user.can_write}
     return render(request, "targets.html", ctx)
 
 
@@ -248,9 +251,11 @@ def api_status(region: str | None = None, year: int | None = None, month: int | 
 
 @router.get("/api/v1/targets/summary", response_model=dict[str, Any], tags=["targets"],
             summary="月度摘要 The region's status for the briefing: red, trending to miss, rose and fell")
-def api_summary(region: str | None = None, year: int | None = None, month: int | None = None, rules: str = "default",
-                store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
-    return jt.region_status(store, scope, region, year, month, rules=rules)
+def api_summary(request: Request, region: str | None = None, year: int | None = None, month: int | None = None,
+                rules: str = "default", store: Store = Depends(get_store), user: User = Depends(current_user),
+                scope: Scope = Depends(current_scope)):
+    return cached_view(request, store, scope, user,
+                       lambda: jt.region_status(store, scope, region, year, month, rules=rules))
 
 
 @router.get("/api/v1/targets/watch", response_model=dict[str, Any], tags=["targets"],

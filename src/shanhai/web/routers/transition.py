@@ -26,7 +26,7 @@ from shanhai.store.sql import literal
 from shanhai.web import deps
 from shanhai.web.deps import PageError, current_scope, current_user, get_lang, get_store, render, require_write
 from shanhai.web.routers.mujun import XLSX, attachment
-from shanhai.web.screens import FMT
+from shanhai.web.screens import FMT, cached_view
 
 router = APIRouter()
 NAV = [(49, "/transition", "腾笼换鸟", "Cage swap", None)]
@@ -74,22 +74,29 @@ def transition_page(request: Request, region: str | None = Query(None, max_lengt
                     store: Store = Depends(get_store), user: User = Depends(current_user),
                     scope: Scope = Depends(current_scope)):
     _check_filters(kind, status)
-    reg = jt.register(store, scope, region or None, kind=kind or None, status=status or None, year=year, limit=300)
-    narrowed = scope.narrow(store, region or None)
-    from shanhai.jobs import dashboard
 
-    balance = jt.plain(jt.balances(store, scope, region or None))
-    chart = {"lang": get_lang(request), "counties": [
-        {"name": c["county"], "allocated": c["energy"]["allocated"], "available": c["energy"]["available"]}
-        for c in balance["counties"]]}
-    ctx = {"fmt": FMT, "doc": jt.plain(reg), "balance": balance, "chart": chart,
-           "progress": jt.plain(jt.progress(store, scope, region or None)),
-           "allocations": jt.plain(jt.allocations(store, scope, region or None, limit=200))["allocations"],
-           "basis": jt.basis(store), "kinds": jt.action_kinds(), "statuses": jt.STATUS_LABELS,
-           "labels": jt.PROGRESS_LABELS, "regions": dashboard.scope_regions(store, scope),
-           "q": _q(region, kind, status, year), "export_q": FMT.query(_q(region, kind, status, year)),
-           "can_write": user.can_write, "projects": _projects(store, narrowed) if user.can_write else [],
-           "runs": _mujun_runs(store) if user.can_write else [], "done": done}
+    def compute() -> dict:
+        from shanhai.jobs import dashboard
+
+        reg = jt.register(store, scope, region or None, kind=kind or None, status=status or None, year=year,
+                          limit=300)
+        narrowed = scope.narrow(store, region or None)
+        balance = jt.plain(jt.balances(store, scope, region or None))
+        chart = {"lang": get_lang(request), "counties": [
+            {"name": c["county"], "allocated": c["energy"]["allocated"], "available": c["energy"]["available"]}
+            for c in balance["counties"]]}
+        return {"fmt": FMT, "doc": jt.plain(reg), "balance": balance, "chart": chart,
+                "progress": jt.plain(jt.progress(store, scope, region or None)),
+                "allocations": jt.plain(jt.allocations(store, scope, region or None, limit=200))["allocations"],
+                "basis": jt.basis(store), "kinds": jt.action_kinds(), "statuses": jt.STATUS_LABELS,
+                "labels": jt.PROGRESS_LABELS, "regions": dashboard.scope_regions(store, scope),
+                "q": _q(region, kind, status, year), "export_q": FMT.query(_q(region, kind, status, year)),
+                "projects": _projects(store, narrowed) if user.can_write else [],
+                "runs": _mujun_runs(store) if user.can_write else [], "done": done}
+
+    # once per data version, scope, role, language and query (web/screens.cached_view; the role
+    # decides can_write, so the writers' lists are in the right entries)
+    ctx = {**cached_view(request, store, scope, user, compute), "can_write": user.can_write}
     return render(request, "transition.html", ctx)
 
 
