@@ -3,8 +3,10 @@ while an import runs in the background through the web upload.
 
 ``shanhai serve`` runs in its own process over a database with a per-mu run and a province
 account. The province's electricity file (``shanhai synth --as-files``, the database's own rows)
-is the import: the baseline shows the same data as the import window, and every import reads,
-cleans, checks and compares the whole file and changes nothing (:func:`prepare`).
+is the import, and the database lacks its latest month (:func:`prepare`): the first import brings
+that month, so the views over electricity change with it (the job computes the views readers
+used for the new data before it publishes it, ``web.screens.publishing``), and every later import
+reads, cleans, checks and compares the whole file and changes nothing.
 
 One asyncio loop in this process drives ``CLIENTS`` httpx clients (one signed-in session; each
 client requests the next path of a shuffled mix of pages and API endpoints, waits ``THINK_S``,
@@ -356,18 +358,19 @@ def drive(db: Path, file: Path, *, username: str, password: str, seconds: float,
         stop_server(proc)
 
 
-def prepare(db: Path, files: Path, *, new_month: bool = False) -> Path:
-    """The electricity file to upload, checked, for a database that holds the same rows (``shanhai
-    synth --as-files`` writes the database's own rows): every import during the load reads, cleans,
-    checks and compares the whole file and finds every row unchanged, so the baseline window shows
-    exactly the data the import window shows and the comparison is about the import alone (the
-    test asserts that the imports changed nothing). Shared by this benchmark and tests/load.
+def prepare(db: Path, files: Path, *, new_month: bool = True) -> Path:
+    """The electricity file to upload, checked, for a database that holds the file's rows but the
+    latest month's (``shanhai synth --as-files`` writes the database's own rows; ``new_month``
+    deletes that month): the first import adds the month back (8,425 rows at scale 0.05), so the
+    views over electricity change with it, and every later import reads, cleans, checks and
+    compares the whole file and finds every row unchanged. The baseline window shows the data but
+    one month of the 36, the import window the same and then that month. Shared by this benchmark
+    and tests/load (which asserts it: the first import inserted rows, the later ones none).
 
-    ``new_month=True`` deletes the latest month first, so the first import adds it back (8,425
-    rows at scale 0.05) and the views over electricity are computed again for the new data while
-    the next import runs (the diagnostic of docs/operations.md, "Load"). Deleting every row (as
-    before session 21) made the comparison unfair both ways: a baseline of cheap "no data" pages
-    against an import window of the full ones."""
+    ``new_month=False`` deletes nothing (every import changes nothing: the import's own effect on
+    readers, without new data to publish). Deleting every row (as before session 21) made the
+    comparison unfair both ways: a baseline of cheap "no data" pages against an import window of
+    the full ones."""
     import duckdb
 
     file = files / f"{KIND}.csv"
@@ -477,7 +480,8 @@ def markdown_section(cases: list[LoadCase], md_table) -> list[str]:
     base_gaps = ", ".join(f"{c.result['gap_baseline_s']}" for c in cases if c.ok)
     return ["## load", "",
             f"`benchmarks/load.py`: `shanhai synth --as-files`, `shanhai demo`, a province account, the "
-            "electricity file holding the database's own rows (each import compares them all, unchanged), then "
+            "electricity file holding the database's own rows, the latest month deleted from the database (the "
+            "first import brings it back, the later ones compare every row and change nothing), then "
             f"`shanhai serve` in its own process. {CLIENTS} httpx clients "
             f"(one asyncio loop, {THINK_S * 1000:g} ms pause between requests) cycle through {len(PAGES)} pages "
             f"and {len(API)} API endpoints; after {BASELINE_SHARE:.0%} of the time the electricity file is "

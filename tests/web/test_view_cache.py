@@ -135,7 +135,7 @@ def test_concurrent_misses_of_a_view_compute_once(own):
     calls, results = [], []
     gate = threading.Barrier(20)
 
-    def compute():
+    def compute(store):
         calls.append(1)
         time.sleep(0.2)
         return {"n": len(calls)}
@@ -158,3 +158,46 @@ def test_concurrent_misses_of_a_view_compute_once(own):
     county = Scope("331127", "county")
     screens.cached_view(request, store, county, user, compute)
     assert len(calls) == 2
+
+
+def test_a_job_publishes_its_data_once_the_views_readers_used_are_ready(own, monkeypatch):
+    """While a job that changes data runs, readers keep the views of the data before it; the job
+    computes those views again for its data before it says done, so no reader waits for them and
+    the next reader sees the new data (web.screens.publishing)."""
+    from shanhai.reports import monthly as report
+
+    app, c, store = own
+    calls = counted(monkeypatch, report, "gather")
+    reader = c["t-province"]
+    assert reader.get("/api/v1/monthly").status_code == 200
+    assert reader.get("/api/v1/monthly").status_code == 200
+    assert len(calls) == 1
+    before = screens.live_version(store)
+    changed, release = threading.Event(), threading.Event()
+    threads: dict[str, str] = {}
+
+    def job(progress):
+        seq = audit.append(progress.store.con, "tests.data_change", username="tests")
+        changed.set()
+        release.wait(30)
+        return {"message": f"changed at {seq}"}
+
+    user = type("U", (), {"user_id": -1, "username": "tests", "is_admin": True})()
+    job_id = app.state.jobs.submit("import", "tests", job, user)
+    assert changed.wait(30)
+    # the change is committed, the job still runs: readers keep the view of the data before it
+    assert screens.live_version(store) > before and screens.data_version(store) == before
+    assert reader.get("/api/v1/monthly").status_code == 200 and len(calls) == 1
+    real = report.gather
+
+    def noting(*args, **kwargs):
+        threads[threading.current_thread().name] = "computed"
+        return real(*args, **kwargs)
+    monkeypatch.setattr(report, "gather", noting)
+    release.set()
+    assert app.state.jobs.wait(job_id, 60).status == "done"
+    # the job thread computed the view for the new data before it said done; the reader gets it
+    assert list(threads) == ["shanhai-jobs"]
+    assert screens.data_version(store) == screens.live_version(store) > before
+    assert reader.get("/api/v1/monthly").status_code == 200
+    assert list(threads) == ["shanhai-jobs"]

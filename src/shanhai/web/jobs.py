@@ -189,8 +189,12 @@ class JobRunner:
 
     def _run(self, job: Job, store: Store) -> None:
         job.status, job.started_at = "running", _now()
+        from shanhai.web.screens import publishing
+
         try:
-            result = job.fn(Progress(job, store))
+            # readers keep the views of the data before the job until they are computed for its data
+            with publishing(store):
+                result = job.fn(Progress(job, store))
             if isinstance(result, str) and result.startswith("/"):
                 job.url = result
             elif isinstance(result, dict):

@@ -5,6 +5,10 @@ query-string filters of the results screens."""
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections import OrderedDict
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -233,6 +237,14 @@ def _changing(since: int) -> str:
 
 
 def data_version(store) -> int:
+    """The data version readers see: :func:`live_version`, except while a job that may change the
+    data runs (:func:`publishing`): then the version from before the job, until the views readers
+    used are computed again for the job's data."""
+    pinned = _PINNED.get(str(store.path))
+    return pinned if pinned is not None else live_version(store)
+
+
+def live_version(store) -> int:
     """The sequence number of the newest audit record that changed data: what a cached view's
     data can have changed by. Every change to the data is audited — an import's record is written
     in the transaction of its merge, a run's, an edit's and a job's in the transaction of the rows
@@ -264,8 +276,8 @@ def view_key(request, store, scope, user) -> tuple:
             tuple(sorted(request.query_params.multi_items())))
 
 
-def cached_view(request, store, scope, user, compute: Callable[[], Any]) -> Any:
-    """``compute()`` — a page's template context or an API answer that depends only on the data,
+def cached_view(request, store, scope, user, compute: Callable[[Any], Any]) -> Any:
+    """``compute(store)`` — a page's template context or an API answer that depends only on the data,
     the caller's scope and role, the language and the query — once per :func:`view_key`, kept
     (least recently used dropped beyond ``VIEWS_KEPT``), shared: when a hundred readers ask for it
     at once after an import, one computes and the others wait for its value (``jobs._memo``).
@@ -273,12 +285,87 @@ def cached_view(request, store, scope, user, compute: Callable[[], Any]) -> Any:
     caller checks nothing before: the scope is in the key and ``compute`` reads through it, so
     a county's view is never another county's. The value is shared between requests: callers
     must not change it (build the per-request parts — the CSRF token, the user's buttons — around
-    it)."""
-    return _VIEWS.get(view_key(request, store, scope, user), compute)
+    it). ``compute`` reads only through the store it is given (the request's, or the job's when
+    :func:`publishing` computes the view again for new data) and is kept as the view's recipe."""
+    key = view_key(request, store, scope, user)
+    recipe = _recipe_key(key)
+    with _RECIPES_LOCK:
+        _RECIPES[recipe] = compute
+        _RECIPES.move_to_end(recipe)
+        while len(_RECIPES) > RECIPES_KEPT:
+            _RECIPES.popitem(last=False)
+    return _VIEWS.get(key, lambda: compute(store))
 
 
 def clear_views() -> None:
     _VIEWS.clear()
+    with _RECIPES_LOCK:
+        _RECIPES.clear()
+
+
+# ---- new data published once the views are ready ---------------------------------------------
+#
+# A job that brings new data (an import, an evaluation) would otherwise send the first readers of
+# every view to compute it afresh, all at once, on the two cores the import and a hundred readers
+# share: 2-3.4 s answers right after an import's commit under the load test (docs/operations.md,
+# "Load"). Instead readers keep the version from before the job while it runs; after the job's
+# own work, still on the job thread, the views readers used most recently are computed for the
+# new data (``REWARM_KEPT`` of them at most, for ``REWARM_SECONDS`` at most), and only then is
+# the new version published and the job reported done. A reader then sees the job's data exactly
+# when its job says done, as before, and never waits for a view to be recomputed for it. A view
+# no reader had is computed by its first reader, as any view.
+
+RECIPES_KEPT = 128
+REWARM_KEPT = 64
+REWARM_SECONDS = 30.0
+_RECIPES: OrderedDict = OrderedDict()          # a view's key without its data version → compute(store)
+_RECIPES_LOCK = threading.Lock()
+_PINNED: dict[str, int] = {}                   # database → the version readers see while a job runs
+
+
+def _recipe_key(key: tuple) -> tuple:
+    return key[:1] + key[2:]
+
+
+def _with_version(recipe: tuple, version: int) -> tuple:
+    return recipe[:1] + (version,) + recipe[1:]
+
+
+@contextmanager
+def publishing(store):
+    """Around a job on the job thread that may change data (see above): readers see the data
+    version from before it until :func:`rewarm` has computed their views for the new one."""
+    db = str(store.path)
+    before = live_version(store)
+    _PINNED[db] = before
+    try:
+        yield
+        after = live_version(store)
+        if after != before:
+            rewarm(store, before, after)
+    finally:
+        _PINNED.pop(db, None)
+
+
+def rewarm(store, before: int, after: int) -> int:
+    """Compute, with ``store`` (the job's), the views readers had for version ``before`` again for
+    ``after``, most recently used first; a view that fails now (a 404 for a vanished region) is left
+    to its first reader. Returns how many were computed."""
+    with _RECIPES_LOCK:
+        recipes = list(reversed(_RECIPES.items()))
+    deadline = time.monotonic() + REWARM_SECONDS
+    done = 0
+    for recipe, compute in recipes[:REWARM_KEPT]:
+        if time.monotonic() > deadline:
+            break
+        if _with_version(recipe, before) not in _VIEWS:
+            continue
+        try:
+            _VIEWS.get(_with_version(recipe, after), lambda: compute(store))
+            done += 1
+        except Exception:  # noqa: BLE001 - whatever a view raises, its reader will get it
+            continue
+    return done
 
 
 def submit_whatif(request, store, scope, user, run_id: str, policy_name: str) -> str:

@@ -150,7 +150,7 @@ def county_matrix(store: Store, scope: Scope, sel: Selection, chains: list) -> d
 def chains_page(request: Request, region: str | None = Query(None), year: int | None = Query(None),
                 run: str | None = Query(None), store: Store = Depends(get_store),
                 user: User = Depends(current_user), scope: Scope = Depends(current_scope)):
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         sel = selection(store, scope, region, year, run)
         chains = jc.chain_list(store)
         risk = {c["chain_id"]: c
@@ -249,7 +249,7 @@ def targets_export(request: Request, region: str | None = Query(None), chain: st
 def risk_page(request: Request, region: str | None = Query(None), chain: str | None = Query(None),
               year: int | None = Query(None), run: str | None = Query(None), store: Store = Depends(get_store),
               user: User = Depends(current_user), scope: Scope = Depends(current_scope)):
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         sel = selection(store, scope, region, year, run)
         doc = jc.risk(store, scope, sel.area.code, chain_id=chain or None, year=sel.year, run_id=sel.run_id)
         th = doc["thresholds"]

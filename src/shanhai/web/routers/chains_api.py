@@ -217,7 +217,7 @@ class RiskOut(_M):
 def api_chains(request: Request, region: str | None = None, year: int | None = None, run: str | None = None,
                store: Store = Depends(get_store), user: User = Depends(current_user),
                scope: Scope = Depends(current_scope)):
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         sel = selection(store, scope, region, year, run)
         health = {c["chain_id"]: c["health"]
                   for c in jc.risk(store, scope, sel.area.code, year=sel.year, run_id=sel.run_id)["chains"]}
@@ -264,7 +264,7 @@ def api_targets(region: str | None = None, chain: str | None = None,
 def api_risk(request: Request, region: str | None = None, chain: str | None = None, year: int | None = None,
              run: str | None = None, store: Store = Depends(get_store), user: User = Depends(current_user),
              scope: Scope = Depends(current_scope)):
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         sel = selection(store, scope, region, year, run)
         return jc.risk(store, scope, sel.area.code, chain_id=chain or None, year=sel.year, run_id=sel.run_id)
     return cached_view(request, store, scope, user, compute)

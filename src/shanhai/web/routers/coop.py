@@ -85,7 +85,7 @@ def coop_page(request: Request, year: int | None = Query(None), metric: str = Qu
     if metric not in MAP_METRICS:
         metric = "tax_per_mu"
 
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         doc = jp.overview(store, scope, year)
         progress = jp.action_plan_progress(store, scope, doc["year"])
         return {"doc": doc, "progress": progress, "fmt": FMT, "years": _years(store), "metric": metric,
@@ -177,7 +177,7 @@ def county_export(request: Request, adcode: str, year: int | None = Query(None),
 def api_counties(request: Request, year: int | None = Query(None, description="data year (default: the latest)"),
                  store: Store = Depends(get_store), user: User = Depends(current_user),
                  scope: Scope = Depends(current_scope)):
-    return cached_view(request, store, scope, user, lambda: jp.overview(store, scope, year))
+    return cached_view(request, store, scope, user, lambda store: jp.overview(store, scope, year))
 
 
 @router.get("/api/v1/coop/counties/{adcode}", response_model=dict[str, Any], tags=["coop"],

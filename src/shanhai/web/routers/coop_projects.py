@@ -63,7 +63,7 @@ def projects_page(request: Request, region: str | None = Query(None), as_of: str
                   by: str = Query("county", pattern="^(county|city|pairing)$"),
                   store: Store = Depends(get_store), user: User = Depends(current_user),
                   scope: Scope = Depends(current_scope)):
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         doc = jp.tracker(store, scope, region, as_of=as_of, light=light or None, stage=stage or None,
                          role=role or None)
         kpi = jp.kpis(store, scope, region, by=by, as_of=as_of)

@@ -44,7 +44,7 @@ def _common(request: Request, store: Store, scope: Scope, region_code: str) -> d
 def pools_page(request: Request, region: str | None = Query(None), year: int | None = Query(None),
                run: str | None = Query(None, max_length=80), store: Store = Depends(get_store),
                user: User = Depends(current_user), scope: Scope = Depends(current_scope)):
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         doc = jc.pools(store, scope, region, year=year, run_id=run or None)
         q = {"region": region or None, "year": year, "run": run or None}
         return {**_common(request, store, scope, doc["region"]["adcode"]), "doc": doc, "q": q,

@@ -37,7 +37,7 @@ def monthly_page(request: Request, region: str | None = Query(None), month: str 
                  scope: Scope = Depends(current_scope)):
     lang = get_lang(request)
 
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         area = scope.narrow(store, region)
         months = _months(store)
         if month and month not in months:
@@ -87,7 +87,7 @@ def api_monthly(request: Request,
                 lang: str = Query("zh", pattern="^(zh|en)$"),
                 store: Store = Depends(get_store), user: User = Depends(current_user),
                 scope: Scope = Depends(current_scope)):
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         facts = report.gather(store, scope, region, month, lang)
         return {"facts": _jsonable(facts), "sentences": report.sentences(facts, lang)}
     return cached_view(request, store, scope, user, compute)

@@ -76,7 +76,7 @@ def board(request: Request, region: str | None = Query(None), year: int | None =
           group: str = Query("counties", pattern=GROUP_PATTERN), light: str | None = Query(None, max_length=10),
           done: str | None = Query(None, max_length=120), store: Store = Depends(get_store),
           user: User = Depends(current_user), scope: Scope = Depends(current_scope)):
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         doc = jt.evaluate(store, scope, region, year, month, rules=rules)
         w = jt.watch(store, scope, region, year, month, rules=rules)
         idx = jt.composite(store, scope, region, year, month, group=group)
@@ -255,7 +255,7 @@ def api_summary(request: Request, region: str | None = None, year: int | None = 
                 rules: str = "default", store: Store = Depends(get_store), user: User = Depends(current_user),
                 scope: Scope = Depends(current_scope)):
     return cached_view(request, store, scope, user,
-                       lambda: jt.region_status(store, scope, region, year, month, rules=rules))
+                       lambda store: jt.region_status(store, scope, region, year, month, rules=rules))
 
 
 @router.get("/api/v1/targets/watch", response_model=dict[str, Any], tags=["targets"],

@@ -75,7 +75,7 @@ def transition_page(request: Request, region: str | None = Query(None, max_lengt
                     scope: Scope = Depends(current_scope)):
     _check_filters(kind, status)
 
-    def compute() -> dict:
+    def compute(store: Store) -> dict:   # the request's store, or the job's when it re-warms the view
         from shanhai.jobs import dashboard
 
         reg = jt.register(store, scope, region or None, kind=kind or None, status=status or None, year=year,
