@@ -10,10 +10,8 @@ roll-ups. The cluster's defaults (four shuffle partitions, the executors' memory
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +21,7 @@ import pytest
 
 # tests/engine is on sys.path (pytest's rootdir-less test folders)
 from test_spark import _assert_identical, _assert_rollups_identical
-from test_spark_connect import YEAR, _free_port, _listening, copies  # noqa: F401 (copies: a fixture)
+from test_spark_connect import YEAR, _free_port, _listening, copies, stop_group  # noqa: F401 (copies: a fixture)
 
 pytestmark = pytest.mark.spark
 
@@ -38,22 +36,11 @@ def _start(command: list[str], env: dict, folder: Path, name: str, port: int) ->
     started = time.monotonic()
     while not _listening(port):
         if proc.poll() is not None or time.monotonic() - started > STARTUP_SECONDS:
-            _stop(proc)
+            stop_group(proc)
             pytest.fail(f"the Spark {name} did not listen on {port}:\n"
                         + (folder / f"{name}.log").read_text(errors="replace")[-3000:])
         time.sleep(0.5)
     return proc
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +77,9 @@ def cluster(tmp_path_factory):
         try:
             yield url, env, folder / "work"
         finally:
-            _stop(worker)
+            stop_group(worker)
     finally:
-        _stop(master)
+        stop_group(master)
 
 
 def test_evaluation_on_a_standalone_cluster_is_the_duckdb_one(cluster, copies, figures):  # noqa: F811
