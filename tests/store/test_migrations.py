@@ -328,3 +328,24 @@ def test_unknown_target_version_is_refused(tmp_path):
     with pytest.raises(SchemaError, match="no schema version 99"):
         migrate(con, target=99)
     con.close()
+
+
+def test_creating_a_store_and_changing_a_setting_never_loads_pandas(tmp_path):
+    """DuckDB's client imports pandas, numpy and pyarrow (0.3–1.5 s) on the first statement with
+    bound parameters: creating a database (every migration's ledger row) and an administrator's
+    settings change write their values as literals, so `shanhai db init` and `users settings` stay
+    fast in a fresh process."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from shanhai.store import open_store\n"
+        "from shanhai.store.accounts import set_security_setting\n"
+        f"with open_store({str(tmp_path / 'new.duckdb')!r}) as store:\n"
+        "    set_security_setting(store, 'idle_minutes', '20', actor='tests')\n"
+        "    print(store.con.execute('SELECT count(*) FROM schema_migrations').fetchone()[0] > 20)\n"
+        "    print(sorted(m for m in ('pandas', 'pyarrow', 'numpy') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["True", "[]"]

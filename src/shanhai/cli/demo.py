@@ -10,6 +10,7 @@ from rich.table import Table
 from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
 from shanhai.cli.users import demo_accounts_text, ensure_demo_accounts
 from shanhai.store import default_db_path, open_store
+from shanhai.store.sql import literal
 
 DEMO_SCALE = 0.1
 DEMO_SEED = 7
@@ -24,8 +25,8 @@ def demo_chain(store, year: int) -> dict | None:
 
     row = store.con.execute(
         "SELECT s.chain_id FROM enterprise_segments es JOIN enterprises e USING (uscc) "
-        "JOIN chain_segments s USING (segment_id) WHERE e.county_adcode = ? AND es.role <> 'excluded' "
-        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1", [DEMO_COUNTY]).fetchone()
+        f"JOIN chain_segments s USING (segment_id) WHERE e.county_adcode = {literal(DEMO_COUNTY)} AND es.role <> 'excluded' "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()
     if row is None:
         return None
     return chains.panorama(store, Scope.province(), DEMO_COUNTY, row[0], year=year)

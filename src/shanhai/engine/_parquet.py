@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shanhai.errors import ShanhaiError
+from shanhai.store.sql import literal
 
 if TYPE_CHECKING:
     from shanhai.store import Store
@@ -75,7 +76,7 @@ def _quote(path: Path | str) -> str:
 def _columns(store: Store, table: str) -> list[tuple[str, str]]:
     return store.con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' "
-        "AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+        f"AND table_name = {literal(table)} ORDER BY ordinal_position").fetchall()
 
 
 def export(store: Store, folder: Path, tables: list[str] | None = None, *, overwrite: bool = False) -> dict[str, int]:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shanhai.errors import ShanhaiError
+from shanhai.store.sql import literal
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -303,7 +304,7 @@ def _backend_class():
             con = self._shanhai_store.con
             cols = con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()
+                f"WHERE table_schema = 'main' AND table_name = {literal(name)} ORDER BY ordinal_position").fetchall()
             source = _parquet.attached(self._shanhai_store).get(name)
             if source is not None:
                 self._shanhai_parquet(name, source, cols)

@@ -48,8 +48,8 @@ GRADE_COLUMNS = ("uscc", "year", "county_adcode", "industry", "industry_region",
                  "level", "industry_firms", "industry_intensity", "k", "grade", "flag")
 
 
-def _dicts(store: Store, sql: str, params=None) -> list[dict]:
-    cur = store.con.execute(sql, params or [])
+def _dicts(store: Store, sql: str) -> list[dict]:
+    cur = store.con.execute(sql)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
@@ -247,16 +247,17 @@ def grades(store: Store, scope: Scope, run_id: str | None = None, *, year: int |
 def firm(store: Store, scope: Scope, uscc: str, run_id: str | None = None) -> dict:
     """One firm's badge (latest year of the run), its history across the run's years and the
     energy by carrier behind it."""
-    row = store.con.execute("SELECT name, county_adcode, industry_code FROM enterprises WHERE uscc = ?", [uscc]).fetchone()
+    row = store.con.execute(f"SELECT name, county_adcode, industry_code FROM enterprises WHERE uscc = {literal(uscc)}").fetchone()
     if row is None:
         raise NotFoundError(f"no enterprise {uscc!r}")
     scope.check(row[1], f"enterprise {uscc}")
     info = run_info(store, scope, run_id)
     regions, industries = _names(store)
     hist = [_public(r, regions, industries) for r in _dicts(
-        store, "SELECT * FROM carbon_grades WHERE run_id = ? AND uscc = ? ORDER BY year", [info["run_id"], uscc])]
+        store, f"SELECT * FROM carbon_grades WHERE run_id = {literal(info['run_id'])} AND uscc = {literal(uscc)} "
+               "ORDER BY year")]
     energy = _dicts(store, "SELECT period, carrier, quantity, unit, measured_tce_per_unit, measured_co2_per_unit, dataset_id "
-                           "FROM energy_use WHERE uscc = ? ORDER BY period, carrier", [uscc])
+                           f"FROM energy_use WHERE uscc = {literal(uscc)} ORDER BY period, carrier")
     for e in energy:
         e["carrier_label"] = CARRIER_LABELS.get(e["carrier"], (e["carrier"],))[0]
     return {"uscc": uscc, "name": row[0], "county_adcode": row[1], "county_name": regions.get(row[1]),
@@ -268,7 +269,7 @@ def what_if(store: Store, scope: Scope, uscc: str, *, year: int | None = None, p
             grid_series: str | None = None, grid_geography: str | None = None, aggregation: str | None = None,
             deduct: bool | None = None) -> dict:
     """The firm's grade for a year under other settings (computed, not stored), beside the preset's."""
-    row = store.con.execute("SELECT county_adcode FROM enterprises WHERE uscc = ?", [uscc]).fetchone()
+    row = store.con.execute(f"SELECT county_adcode FROM enterprises WHERE uscc = {literal(uscc)}").fetchone()
     if row is None:
         raise NotFoundError(f"no enterprise {uscc!r}")
     scope.check(row[0], f"enterprise {uscc}")
@@ -281,7 +282,7 @@ def what_if(store: Store, scope: Scope, uscc: str, *, year: int | None = None, p
                      ("what_if", _preset(preset, grid_series=grid_series, grid_geography=grid_geography,
                                          aggregation=aggregation, deduct=deduct))):
         grades_relation(store, g, [y], "_cb_w")
-        r = _dicts(store, "SELECT * FROM _cb_w WHERE uscc = ?", [uscc])
+        r = _dicts(store, f"SELECT * FROM _cb_w WHERE uscc = {literal(uscc)}")
         store.con.execute("DROP TABLE IF EXISTS _cb_w")
         regions, industries = _names(store)
         out[label] = {"settings": {"grid_series": g.grid_series, "grid_geography": g.grid_geography,
@@ -297,8 +298,8 @@ def industries(store: Store, scope: Scope, run_id: str | None = None, *, year: i
     info = run_info(store, scope, run_id)
     y = _year(info, year)
     region = scope.narrow(store, adcode)
-    rows = _dicts(store, "SELECT * FROM carbon_industries WHERE run_id = ? AND year = ? AND adcode = ? "
-                         "ORDER BY intensity DESC", [info["run_id"], y, region.adcode])
+    rows = _dicts(store, f"SELECT * FROM carbon_industries WHERE run_id = {literal(info['run_id'])} "
+                         f"AND year = {int(y)} AND adcode = {literal(region.adcode)} ORDER BY intensity DESC")
     _, names = _names(store)
     for r in rows:
         r["industry_name"] = names.get(r["industry"])
@@ -309,8 +310,8 @@ def share(store: Store, scope: Scope, run_id: str | None = None, *, year: int | 
     """The low-carbon share of manufacturing VA against the target, for every region cell of the
     scope (the scope itself and the cities and counties inside it) and every year of the run."""
     info = run_info(store, scope, run_id)
-    policy = json.loads(store.con.execute("SELECT params::VARCHAR FROM runs WHERE run_id = ?",
-                                          [info["run_id"]]).fetchone()[0])["policy"]["low_carbon"]
+    policy = json.loads(store.con.execute(f"SELECT params::VARCHAR FROM runs WHERE run_id = {literal(info['run_id'])}"
+                                          ).fetchone()[0])["policy"]["low_carbon"]
     ys = [int(year)] if year is not None else info["years"]
     if year is not None:
         _year(info, year)
@@ -332,8 +333,9 @@ def map_data(store: Store, scope: Scope, run_id: str | None = None, *, year: int
     y = _year(info, year)
     s = share(store, scope, info["run_id"], year=y)
     inten = dict(store.con.execute(
-        "SELECT adcode, sum(co2_t) / nullif(sum(value_added), 0) FROM carbon_industries WHERE run_id = ? AND year = ? "
-        "AND region_level = 'county' GROUP BY adcode", [info["run_id"], y]).fetchall())
+        "SELECT adcode, sum(co2_t) / nullif(sum(value_added), 0) FROM carbon_industries "
+        f"WHERE run_id = {literal(info['run_id'])} AND year = {int(y)} "
+        "AND region_level = 'county' GROUP BY adcode").fetchall())
     counties = [{"adcode": r["adcode"], "name": r["region_name"], "intensity": inten.get(r["adcode"]),
                  "share": r["share"], "meets_target": r["meets_target"]}
                 for r in s["rows"] if r["region_level"] == "county" and scope.covers(r["adcode"])]

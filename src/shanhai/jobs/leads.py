@@ -26,7 +26,7 @@ from shanhai.policy._coop_projects import ranking_rules
 from shanhai.store import Store
 from shanhai.store.audit import append as audit_append
 from shanhai.store.scope import OutOfScopeError, Scope
-from shanhai.store.sql import literal
+from shanhai.store.sql import literal, values
 
 STATUS_LABELS = {"open": ("在谈", "Open"), "transferred": ("已流转", "Transferred"), "landed": ("已落地", "Landed"),
                  "dropped": ("已放弃", "Dropped")}
@@ -220,10 +220,9 @@ def transfer_lead(store: Store, scope: Scope, lead_id: str, to_adcode: str, *, u
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("INSERT INTO lead_transfers (lead_id, from_adcode, to_adcode, transferred_on, project_id, note, "
-                    "created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [lead_id, row["from_adcode"], to, when, row["project_id"], note, user])
+                    f"created_by) VALUES ({values(lead_id, row['from_adcode'], to, when, row['project_id'], note, user)})")
         status = "landed" if project_id else ("transferred" if found["status"] == "open" else found["status"])
-        con.execute("UPDATE leads SET status = ? WHERE lead_id = ?", [status, lead_id])
+        con.execute(f"UPDATE leads SET status = {literal(status)} WHERE lead_id = {literal(lead_id)}")
         audit_append(con, "coop.lead.transfer", username=user, target=lead_id,
                      detail={"from": row["from_adcode"], "to": to, "transferred_on": when.isoformat(),
                              "project_id": row["project_id"], "note": note, "status_before": found["status"],

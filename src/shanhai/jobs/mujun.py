@@ -10,6 +10,8 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, field
 
+import duckdb
+
 from shanhai import __version__, policy
 from shanhai.errors import ShanhaiError
 from shanhai.store import Store
@@ -124,7 +126,7 @@ def _run(store: Store, policy_name: str, year: int, region: str | None, *, engin
     if plan is not None:
         try:
             return _replay(store, plan, preset, year, scope, benchmarks, user, notes, prev_id, step, started)
-        except duckdb_error():  # a plan the store no longer accepts (rolled back): build the run afresh
+        except duckdb.Error:  # a plan the store no longer accepts (rolled back): build the run afresh
             forget_plan(store, key)
     log: list | None = [] if key else None
     summary = _evaluate_and_store(store, preset, year, scope, engine, benchmarks, user, notes, prev_id, step,
@@ -254,8 +256,6 @@ def code_fingerprint() -> str:
         from importlib.metadata import PackageNotFoundError, version
         from pathlib import Path
 
-        import duckdb
-
         import shanhai
 
         root = Path(shanhai.__file__).resolve().parent
@@ -298,7 +298,7 @@ def _load_plan(store: Store, key: str) -> dict | None:
     try:
         row = store.con.execute(f"SELECT plan FROM compiled_plans WHERE plan_key = {literal(key)} "
                                 f"AND code_fingerprint = {literal(code_fingerprint())}").fetchone()
-    except duckdb_error():          # a store opened read-only before migration 0022: no stored plans
+    except duckdb.Error:          # a store opened read-only before migration 0022: no stored plans
         return None
     if row is None:
         return None
@@ -330,8 +330,11 @@ def _save_plan(store: Store, key: str, plan: dict) -> None:
         con.execute(f"INSERT INTO compiled_plans VALUES ({values(key, KIND, code_fingerprint())}, "
                     f"{literal(json.dumps(plan, ensure_ascii=False))}::JSON, {literal(now)})")
         con.execute("COMMIT")
-    except duckdb_error():
-        con.execute("ROLLBACK")
+    except duckdb.Error:
+        try:  # BEGIN itself may have failed (a read-only store): nothing to roll back then
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
 
 
 def forget_plan(store: Store, key: str) -> None:
@@ -339,14 +342,8 @@ def forget_plan(store: Store, key: str) -> None:
     _plans.pop(_memo_key(store, key), None)
     try:
         store.con.execute(f"DELETE FROM compiled_plans WHERE plan_key = {literal(key)}")
-    except duckdb_error():
+    except duckdb.Error:
         pass
-
-
-def duckdb_error():
-    import duckdb
-
-    return duckdb.Error
 
 
 def replay_stage(store: Store, name: str, sql: str) -> None:

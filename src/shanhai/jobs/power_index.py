@@ -104,7 +104,7 @@ def run(store: Store, *, month=None, region: str | None = None, rules: str = "de
     con = store.con
     step("读取月度用电 reading monthly electricity", 0.1)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _pi_fp AS {api.firm_periods_sql(where, months_sql, r.pool_jan_feb)}")
-    n_firms = con.execute("SELECT count(DISTINCT uscc) FROM _pi_fp WHERE period <= ?", [last]).fetchone()[0]
+    n_firms = con.execute(f"SELECT count(DISTINCT uscc) FROM _pi_fp WHERE period <= {literal(last)}").fetchone()[0]
     if n_firms == 0:
         con.execute("DROP TABLE IF EXISTS _pi_fp")
         raise ShanhaiError(f"no electricity use in {scope.name or scope.adcode} up to {last:%Y-%m}: "

@@ -52,7 +52,7 @@ from shanhai.errors import ShanhaiError
 from shanhai.policy import _security
 from shanhai.store import audit
 from shanhai.store.scope import PROVINCE, Scope
-from shanhai.store.sql import literal
+from shanhai.store.sql import literal, values
 
 ROLES = ("admin", "province", "city", "county", "viewer")
 ROLE_LABELS = {"admin": ("系统管理员", "administrator"), "province": ("省级用户", "province"),
@@ -850,9 +850,9 @@ def set_security_setting(store, key: str, text: str, *, actor: str | None, log=N
     value = _security.parse(key, text)
     old = getattr(_security.settings(store), key)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    store.con.execute("DELETE FROM security_settings WHERE key = ?", [key])
-    store.con.execute("INSERT INTO security_settings (key, value, changed_at, changed_by) VALUES (?, ?, ?, ?)",
-                      [key, json.dumps(value), now, actor or "-"])
+    store.con.execute(f"DELETE FROM security_settings WHERE key = {literal(key)}")
+    store.con.execute("INSERT INTO security_settings (key, value, changed_at, changed_by) "
+                      f"VALUES ({values(key, json.dumps(value), now, actor or '-')})")
     detail = {"key": key, "old": list(old) if isinstance(old, tuple) else old, "new": value}
     if log is not None:
         log("security.settings", username=actor or "-", target=key, detail=detail)

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from shanhai.errors import SchemaError
+from shanhai.store.sql import values
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -113,11 +114,9 @@ def migrate(
         try:
             con.execute("BEGIN TRANSACTION")
             con.execute(migration.sql)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
-                [migration.version, migration.name, migration.checksum,
-                 datetime.now(timezone.utc).replace(tzinfo=None)],
-            )
+            at = datetime.now(timezone.utc).replace(tzinfo=None)
+            con.execute("INSERT INTO schema_migrations VALUES "
+                        f"({values(migration.version, migration.name, migration.checksum, at)})")
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")

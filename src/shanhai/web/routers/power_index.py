@@ -20,6 +20,7 @@ from shanhai.jobs import power_index as jp
 from shanhai.store.accounts import User
 from shanhai.store.connection import Store
 from shanhai.store.scope import Scope
+from shanhai.store.sql import literal
 from shanhai.web import deps
 from shanhai.web.deps import PageError, current_scope, current_user, get_lang, get_store, render, require_write
 from shanhai.web.routers.mujun import XLSX, attachment
@@ -35,7 +36,7 @@ def _regions(store: Store, scope: Scope) -> list[dict]:
     rows = [{"adcode": scope.adcode, "name": scope.name or scope.adcode, "level": scope.level}]
     for adcode, name, level in store.con.execute(
             "SELECT adcode, name, level FROM regions WHERE level IN ('city', 'county') "
-            f"AND {scope.covers_sql('adcode')} AND adcode <> ? ORDER BY adcode", [scope.adcode]).fetchall():
+            f"AND {scope.covers_sql('adcode')} AND adcode <> {literal(scope.adcode)} ORDER BY adcode").fetchall():
         rows.append({"adcode": adcode, "name": name, "level": level})
     return rows
 
