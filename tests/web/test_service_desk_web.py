@@ -233,4 +233,9 @@ def test_portal_lists_policies_with_reasons_and_confirms(world):
     assert anon.post(f"/e/{token}/confirm", data={"item_id": "no-such-item", "csrf_token": csrf}).status_code == 404
     r = anon.post(f"/e/{token}/confirm", data={"item_id": item, "csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303, r.text[:300]
-    assert "已确认" in anon.get(f"/e/{token}?done=confirm").text
+    after = anon.get(f"/e/{token}?done=confirm").text
+    assert "已确认" in after
+    # the firm reads words, never codes: the pay-out state and the payment mode are labelled
+    assert 'data-state="confirmed">已确认<' in after
+    assert not any(code in after for code in ("no_application", "on_application", ">confirmed<"))
+    assert any(word in after for word in ("免申即享", "依申请兑现"))
