@@ -87,3 +87,73 @@ def test_bad_input_is_one_line(db):
     assert refused(res, "unknown policy item")
     res = run(db, "payout", "notice", ITEM, "--on", "yesterday")
     assert refused(res, "not a date")
+
+
+STAGED = """
+name = "test-cli-staged"
+display_name = "测试分期事项"
+tier = "other"
+version = "1"
+document = "测试文件（非真实政策）"
+source = "test item (not a real policy)"
+valid_from = 2015-01-01
+adcode = "330681"
+payment_mode = "no_application"
+notice_days = 0
+[amount]
+kind = "fixed"
+value = 100.0001
+cap = 200
+lifetime_cap = 300
+stages = [{label = "完工", share = 0.3}, {label = "验收", share = 0.7}]
+[[conditions]]
+id = "T-1"
+label = "数字化改造投入"
+field = "digital_spend"
+op = ">="
+value = 10
+"""
+
+
+def test_staged_item_is_paid_stage_by_stage_from_the_command_line(small_db, tmp_path, monkeypatch):
+    folder = tmp_path / "policy" / "service"
+    folder.mkdir(parents=True)
+    (folder / "test-cli-staged.toml").write_text(STAGED, "utf-8")
+    monkeypatch.setenv("SHANHAI_POLICY_DIR", str(tmp_path / "policy"))
+    db = tmp_path / "staged.duckdb"
+    shutil.copy(small_db, db)
+    res = CliRunner().invoke(app, ["service", "item", "test-cli-staged"])
+    assert res.exit_code == 0, res.output
+    assert "每次 200 万元；每家企业各年度累计封顶 300 万元" in res.stdout and "完工 30% / 验收 70%" in res.stdout
+    res = CliRunner().invoke(app, ["service", "items", "--json"])
+    doc = {r["item_id"]: r for r in json.loads(res.stdout)}["test-cli-staged"]
+    assert (doc["cap"], doc["lifetime_cap"], doc["once_per_firm"], [s["label"] for s in doc["stages"]]) == \
+        (200, 300, False, ["完工", "验收"])
+    with open_store(db) as store:
+        y = sp.latest_year(store)
+        uscc = store.con.execute(f"SELECT uscc FROM enterprises WHERE county_adcode = '330681' AND status = 'active' "
+                                 f"AND uscc IN (SELECT uscc FROM enterprise_years WHERE year = {y}) ORDER BY uscc "
+                                 "LIMIT 1").fetchone()[0]
+        store.con.execute(f"DELETE FROM service_facts WHERE uscc = '{uscc}' AND year = {y}")
+        store.con.execute(f"INSERT INTO service_facts (uscc, year, digital_spend) VALUES ('{uscc}', {y}, 50)")
+    assert run(db, "match", "--region", "330681", "--items", "test-cli-staged").exit_code == 0
+    for args in (["confirm", "test-cli-staged", uscc, "--on", "2025-06-01"],
+                 ["notice", "test-cli-staged", "--uscc", uscc, "--on", "2025-06-01"],
+                 ["approve", "test-cli-staged", "--uscc", uscc, "--on", "2025-06-01"]):
+        res = run(db, "payout", *args)
+        assert res.exit_code == 0, res.output
+    res = run(db, "payout", "pay", "test-cli-staged", "--uscc", uscc, "--stage", "验收")
+    assert refused(res, "下一期是第 1 期「完工」")
+    # 100.0001 × 0.3 = 30.00003 → 30.0000; the rest 70.0001
+    res = run(db, "payout", "pay", "test-cli-staged", "--uscc", uscc, "--stage", "完工", "--on", "2025-06-02")
+    assert res.exit_code == 0, res.output
+    assert "第 1/2 期「完工」30 万元，累计 30 / 100.0001 万元 · 分期兑现中" in res.stdout
+    res = run(db, "payout", "list", "--item", "test-cli-staged", "--json")
+    row = json.loads(res.stdout)[0]
+    assert (row["state"], row["progress"], row["stages_paid"]) == ("paying", "1/2 期 · 已兑现 30%", 1)
+    res = run(db, "payout", "pay", "test-cli-staged", "--uscc", uscc, "--on", "2025-09-01", "--json")
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)[0]
+    assert (got["stage"], got["state"]) == ("验收", "paid")
+    assert (float(got["stage_amount"]), float(got["paid_amount"])) == (70.0001, 100.0001)
+    assert refused(run(db, "payout", "pay", "test-cli-staged", "--uscc", uscc), "已兑现完毕")

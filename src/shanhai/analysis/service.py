@@ -43,7 +43,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shanhai.policy._rules import OUTCOME_RANK, AmountResult, Evaluation, Facts, compute_amounts, evaluate
+from shanhai.policy._rules import (MONEY_Q, OUTCOME_RANK, AmountResult, Evaluation, Facts, compute_amounts, evaluate,
+                                  stage_split)
 
 SERVICE_OUTCOMES = ("eligible", "manual_review", "near", "not_eligible")
 SERVICE_OUTCOME_LABELS = {"eligible": ("符合", "Eligible"), "manual_review": ("待人工审核", "Manual review"),
@@ -56,7 +57,7 @@ FACT_COLUMNS = ("equipment_investment", "project_completed", "benchmark_project"
                 "software_firm", "first_set_level", "first_set_component", "first_batch_price", "first_set_cluster",
                 "delivered_in_window", "related_party_owner", "digital_spend")
 FLAG_FACTS = ("credit_blacklist", "major_accident")
-Q = Decimal("0.0001")
+Q = MONEY_Q
 
 
 def _float(values) -> np.ndarray:
@@ -292,12 +293,6 @@ def calc_budget_allocation(amounts: list[Decimal], keys: list[str], budget: Deci
 
 
 def calc_stages(amount: Decimal, stages: tuple) -> list[tuple[str, Decimal]]:
-    """A staged award split by its shares; the last stage takes the rounding rest (sum = amount)."""
-    if not stages:
-        return [("一次性", amount)]
-    out, given = [], Decimal("0")
-    for k, (label, share) in enumerate(stages):
-        part = amount - given if k == len(stages) - 1 else (amount * Decimal(repr(share))).quantize(Q, ROUND_HALF_UP)
-        out.append((label, part))
-        given += part
-    return out
+    """A staged award split by its shares; the last stage takes the rounding rest (sum = amount).
+    The one split used by the explanation and the ledger (:func:`shanhai.policy._rules.stage_split`)."""
+    return stage_split(amount, stages)

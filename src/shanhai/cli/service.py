@@ -50,6 +50,20 @@ def _money(v) -> str:
     return "—" if v is None else f"{float(v):,.4f}".rstrip("0").rstrip(".")
 
 
+def _caps(r: dict) -> str:
+    """An item's caps in words: per award and per firm over the years (e.g. "每次 150 · 限享一次")."""
+    parts = [f"每次 {_money(r['cap'])}"] if r.get("cap") is not None else []
+    if r.get("once_per_firm"):
+        parts.append("限享一次")
+    if r.get("lifetime_cap") is not None:
+        parts.append(f"累计 {_money(r['lifetime_cap'])}")
+    return " · ".join(parts) or "—"
+
+
+def _stages(stages: list[dict]) -> str:
+    return " / ".join(f"{escape(s['label'])} {_money(s['share'] * 100)}%" for s in stages) or "—"
+
+
 def items(json_output: JsonOption = False) -> None:
     """政策事项 The registered items: document, region, mode, budget, amount shape."""
     from shanhai.jobs import service_policies as sp
@@ -58,10 +72,12 @@ def items(json_output: JsonOption = False) -> None:
     if json_output:
         emit_json(rows)
         return
-    t = Table("事项 item", "名称 name", "文件依据 document", "地区", "兑现方式 mode", "预算(万元)", "金额形式", "有效期")
+    t = Table("事项 item", "名称 name", "文件依据 document", "地区", "兑现方式 mode", "预算(万元)", "金额形式",
+              "封顶 caps", "分期 stages", "有效期")
     for r in rows:
         t.add_row(r["item_id"], escape(r["name"]), escape(r["document"]), r["adcode"], r["payment_mode_label"],
-                  _money(r["budget"]), r["amount_kind"], f"{r['valid_from']}–{r['valid_to'] or ''}")
+                  _money(r["budget"]), r["amount_kind"], _caps(r), _stages(r["stages"]),
+                  f"{r['valid_from']}–{r['valid_to'] or ''}")
     out.print(t)
 
 
@@ -93,6 +109,14 @@ def item(item_id: ItemArg, json_output: JsonOption = False) -> None:
     for x in doc["review_when"]:
         out.print(f"  转人工 · {escape(x)}")
     out.print(f"  金额 · {it.amount.kind}" + (f"（最高 {_money(it.amount.most())} 万元）" if it.amount.most() else ""))
+    if it.amount.cap is not None or it.amount.limits_text():
+        out.print("  封顶 · " + "；".join(x for x in (
+            f"每次 {_money(it.amount.cap)} 万元" if it.amount.cap is not None else "", it.amount.limits_text()) if x)
+            + ("（不重复组各事项合计 counted over the stacking group）" if it.amount.limits_text() and it.stacking_group
+               else ""))
+    if it.amount.stages:
+        out.print(f"  分期 · {_stages(doc['stages'])}（逐期兑现 paid one stage at a time: "
+                  "`service payout pay --stage`）")
     for n in it.rule.notes:
         out.print(f"[dim]  注 · {escape(n)}[/dim]")
 
@@ -228,24 +252,39 @@ def approve(item_id: ItemArg, region: RegionOption = None, on: OnOption = None, 
     if json_output:
         emit_json(rows)
         return
-    out.print(f"审定 approved: {len(rows)} 家 firms, {_money(sum(r['amount'] for r in rows))} 万元")
+    done = [r for r in rows if "refused" not in r]
+    out.print(f"审定 approved: {len(done)} 家 firms, {_money(sum(r['amount'] for r in done))} 万元")
+    for r in done:
+        if r.get("note"):
+            out.print(f"  {r['uscc']} {r['year']} · {escape(r['note'])}")
+    for r in rows:
+        if "refused" in r:
+            out.print(f"[yellow]  未审定 not approved: {escape(r['refused'])}[/yellow]")
 
 
 def pay(item_id: ItemArg, region: RegionOption = None, on: OnOption = None, uscc: UsccOption = None,
+        stage: Annotated[str | None, typer.Option(
+            "--stage", help="分期事项：本次兑现的一期（须为下一期）Staged items: the stage to pay, which must be the next "
+                            "unpaid one (default: the next).", show_default=False)] = None,
         db: DbOption = None, json_output: JsonOption = False) -> None:
-    """兑现 Pay the approved firms (never twice within a non-stacking group)."""
+    """兑现 Pay the approved firms (never twice within a non-stacking group; a staged item one stage per call)."""
     from shanhai.jobs import service_policies as sp
 
     with _open(db, write=True) as store:
-        rows = sp.pay(store, _scope(store, region), item_id, actor=_actor(), on=on, uscc=uscc)
+        rows = sp.pay(store, _scope(store, region), item_id, actor=_actor(), on=on, uscc=uscc, stage=stage)
     if json_output:
         emit_json(rows)
         return
-    out.print(f"兑现 paid: {len(rows)} 家 firms, {_money(sum(r['amount'] for r in rows))} 万元")
+    out.print(f"兑现 paid: {len(rows)} 家 firms, {_money(sum(r['stage_amount'] for r in rows))} 万元")
+    for r in rows:
+        if r["stage"]:
+            out.print(f"  {r['uscc']} {r['year']} · 第 {r['stages_paid']}/{r['stages_total']} 期「{escape(r['stage'])}」"
+                      f"{_money(r['stage_amount'])} 万元，累计 {_money(r['paid_amount'])} / {_money(r['amount'])} 万元 · "
+                      f"{sp.STATE_LABELS[r['state']][0]}")
 
 
 def list_(item_id: Annotated[str | None, typer.Option("--item", help="政策事项 Item id.", show_default=False)] = None,
-          state: Annotated[str | None, typer.Option("--state", help="applied | confirmed | notice | approved | paid",
+          state: Annotated[str | None, typer.Option("--state", help="applied | confirmed | notice | approved | paying | paid",
                                                     show_default=False)] = None,
           year: YearOption = None, region: RegionOption = None, db: DbOption = None,
           json_output: JsonOption = False) -> None:
@@ -257,11 +296,12 @@ def list_(item_id: Annotated[str | None, typer.Option("--item", help="政策事�
     if json_output:
         emit_json(rows)
         return
-    t = Table("事项 item", "企业 firm", "USCC", "区县", "金额(万元)", "状态", "确认", "公示至", "审定", "兑现")
+    t = Table("事项 item", "企业 firm", "USCC", "区县", "金额(万元)", "已兑现(万元)", "分期", "状态", "确认", "公示至",
+              "审定", "兑现")
     for r in rows:
         t.add_row(r["item_id"], escape(r["name"]), r["uscc"], escape(r["county_name"] or ""), _money(r["amount"]),
-                  r["state_label"], str(r["confirmed_on"] or ""), str(r["notice_until"] or ""),
-                  str(r["approved_on"] or ""), str(r["paid_on"] or ""))
+                  _money(r["paid_amount"]), r["progress"], r["state_label"], str(r["confirmed_on"] or ""),
+                  str(r["notice_until"] or ""), str(r["approved_on"] or ""), str(r["paid_on"] or ""))
     out.print(t)
 
 

@@ -14,8 +14,14 @@
   ``service_payout_events`` and the audit log: :func:`apply` (on-application items only) →
   :func:`confirm` (意愿确认, the firm or an officer on its behalf) → :func:`notice` (公示,
   ``notice_days``, 7 by default) → :func:`approve` (after the notice ends; an item's budget is
-  never exceeded: refused, or allocated in a stated order) → :func:`pay` (never twice in a
-  non-stacking group and year; never above the item's per-firm cap).
+  never exceeded: refused, or allocated in a stated order; an award is clipped to the firm's
+  lifetime room, ``lifetime_cap`` / ``once_per_firm``) → :func:`pay` (never twice in a
+  non-stacking group and year; never above the item's per-firm cap or the lifetime room; a staged
+  item one stage at a time: state ``paying`` until the last stage, then ``paid``).
+
+**Lifetime limits** (``[amount] lifetime_cap`` 万元 / ``once_per_firm``) count, per firm, the
+committed awards (approved, paying or paid: the approved amount) of the item — or of every item of
+its stacking group — in the *other* award years (the same year of a group is 就高不重复's).
 
 **Scope.** Every reader and every officer action takes a :class:`Scope`; firms are filtered in
 SQL by county (``Scope.sql``); a firm outside the scope is a 403 (:class:`OutOfScopeError`).
@@ -36,7 +42,7 @@ from shanhai.analysis import service as asv
 from shanhai.errors import NotFoundError, ShanhaiError
 from shanhai.jobs.cultivation import latest_year  # the latest year with annual figures
 from shanhai.policy._load import PolicyError
-from shanhai.policy._rules import explain_amount
+from shanhai.policy._rules import explain_amount, fmt_value
 from shanhai.policy._service import PAYMENT_MODES, ServiceItem, items_in_force, service_item, service_items
 from shanhai.store import Store
 from shanhai.store.audit import append as audit_append
@@ -44,9 +50,12 @@ from shanhai.store.scope import OutOfScopeError, Scope
 from shanhai.store.sql import literal, values
 
 KIND = "service_match"
-STATES = ("applied", "confirmed", "notice", "approved", "paid", "withdrawn")
+STATES = ("applied", "confirmed", "notice", "approved", "paying", "paid", "withdrawn")
 STATE_LABELS = {"applied": ("已申报", "Applied"), "confirmed": ("已确认", "Confirmed"), "notice": ("公示中", "On notice"),
-                "approved": ("已审定", "Approved"), "paid": ("已兑现", "Paid"), "withdrawn": ("已撤回", "Withdrawn")}
+                "approved": ("已审定", "Approved"), "paying": ("分期兑现中", "Paying in stages"),
+                "paid": ("已兑现", "Paid"), "withdrawn": ("已撤回", "Withdrawn")}
+# an award the item's money is committed to (budget, lifetime limits); 'paying' = some stages paid
+COMMITTED = ("approved", "paying", "paid")
 NOTICE_DAYS = 7
 ORDERS = ("amount_desc", "uscc", "pro_rata")
 
@@ -281,7 +290,7 @@ def _amount_raw(item: ServiceItem) -> dict:
     a = item.amount
     return {"kind": a.kind, "value": a.value, "field": a.field, "bands": a.bands, "tiers": a.tiers, "rate": a.rate,
             "uplifts": a.uplifts, "min_base": a.min_base, "cap": a.cap, "steps": a.steps, "multiple": a.multiple,
-            "stages": a.stages, "note": a.note}
+            "stages": a.stages, "note": a.note, "lifetime_cap": a.lifetime_cap, "once_per_firm": a.once_per_firm}
 
 
 # ---- readers ---------------------------------------------------------------------------------
@@ -497,6 +506,9 @@ def _open(store: Store, item_id: str, uscc: str, year, state: str, actor: str, d
         raise ShanhaiError(f"enterprise {uscc} gets a higher award of the same group {it.stacking_group} "
                            "(就高不重复): this item is not paid")
     y = row["year"]
+    why = _lifetime(store, it, uscc, y)[1]
+    if why:
+        raise ShanhaiError(why + f"：{item_id} {y} 不予{'申报' if state == 'applied' else '确认'}")
     firm = _dicts(store, f"SELECT county_adcode FROM enterprises WHERE uscc = {literal(uscc)}")[0]
     pid = _payment_id(item_id, uscc, y)
     amount = row["amount"]
@@ -546,12 +558,14 @@ def confirm(store: Store, item_id: str, uscc: str, *, actor: str, on=None, year=
     _transact(store, go)
 
 
-def _scoped_payments(store: Store, scope: Scope, item_id: str, state: str, uscc: str | None) -> list[dict]:
+def _scoped_payments(store: Store, scope: Scope, item_id: str, state: str | tuple, uscc: str | None) -> list[dict]:
     if uscc:
         _check_firm(store, scope, uscc)
     one = f"AND uscc = {literal(uscc)}" if uscc else ""
-    return _dicts(store, f"SELECT * FROM payments WHERE item_id = {literal(item_id)} AND state = {literal(state)} "
-                         f"AND {scope.sql('county_adcode')} {one} ORDER BY uscc")
+    states = (state,) if isinstance(state, str) else tuple(state)
+    return _dicts(store, f"SELECT * FROM payments WHERE item_id = {literal(item_id)} "
+                         f"AND state IN ({', '.join(literal(x) for x in states)}) "
+                         f"AND {scope.sql('county_adcode')} {one} ORDER BY uscc, year")
 
 
 def notice(store: Store, scope: Scope, item_id: str, *, actor: str, on=None, days: int | None = None,
@@ -578,9 +592,46 @@ def notice(store: Store, scope: Scope, item_id: str, *, actor: str, on=None, day
 
 
 def _committed(store: Store, item_id: str, year: int) -> Decimal:
+    """The item's budget committed in ``year``: the approved amounts of approved, paying (a staged
+    award part-paid: the whole award stays committed) and paid awards."""
     v = store.con.execute(f"SELECT coalesce(sum(amount), 0) FROM payments WHERE item_id = {literal(item_id)} "
-                          f"AND year = {int(year)} AND state IN ('approved', 'paid')").fetchone()[0]
+                          f"AND year = {int(year)} AND state IN ({', '.join(literal(x) for x in COMMITTED)})"
+                          ).fetchone()[0]
     return Decimal(v)
+
+
+def _limited(it: ServiceItem) -> bool:
+    return it.amount.lifetime_cap is not None or it.amount.once_per_firm
+
+
+def _lifetime(store: Store, it: ServiceItem, uscc: str, year: int, pending: list[dict] = ()
+              ) -> tuple[Decimal | None, str | None, Decimal]:
+    """The firm's lifetime room for ``it`` in award ``year`` (module docstring): (room in 万元 or None
+    when the item has no lifetime cap, the refusal sentence or None, what the other years use).
+    Counted: committed awards of the item — or of every item of its stacking group — in the other
+    award years, plus ``pending`` (awards granted earlier in the same approval, same keys)."""
+    am = it.amount
+    if not _limited(it):
+        return None, None, Decimal("0")
+    where = (f"stacking_group = {literal(it.stacking_group)}" if it.stacking_group
+             else f"item_id = {literal(it.item_id)}")
+    used = _dicts(store, f"SELECT item_id, year, amount, state FROM payments WHERE uscc = {literal(uscc)} AND {where} "
+                         f"AND year <> {int(year)} AND state IN ({', '.join(literal(x) for x in COMMITTED)}) "
+                         "ORDER BY year, item_id")
+    used += [u for u in pending if u["year"] != year]
+    total = sum((Decimal(u["amount"]) for u in used), Decimal("0"))
+    of = f"不重复组 {it.stacking_group}" if it.stacking_group else it.item_id
+    seen = "、".join(f"{u['item_id']} {u['year']} 年 {u['amount']} 万元（{STATE_LABELS[u['state']][0]}）" for u in used[:4])
+    if am.once_per_firm and used:
+        return Decimal("0"), (f"企业 {uscc} 已获 {of} 的奖励（{seen}），每家企业限享一次 "
+                              f"(once per firm: already awarded)"), total
+    if am.lifetime_cap is None:
+        return None, None, total
+    room = Decimal(repr(am.lifetime_cap)).quantize(asv.Q) - total
+    if room <= 0:
+        return Decimal("0"), (f"企业 {uscc} 在 {of} 各年度累计封顶 {fmt_value(am.lifetime_cap)} 万元已用尽（已用 {total} 万元："
+                              f"{seen}） (lifetime cap used up)"), total
+    return room, None, total
 
 
 def approve(store: Store, scope: Scope, item_id: str, *, actor: str, on=None, uscc: str | None = None,
@@ -589,7 +640,13 @@ def approve(store: Store, scope: Scope, item_id: str, *, actor: str, on=None, us
     paid) is never exceeded: without ``order`` an overrun is refused with the numbers; with
     ``order`` (amount_desc | uscc | pro_rata) the budget left is allocated in that order
     (:func:`shanhai.analysis.service.calc_budget_allocation`) and firms allocated nothing stay on
-    notice. An amount that is not known cannot be approved."""
+    notice. An amount that is not known cannot be approved.
+
+    Lifetime limits (``lifetime_cap`` / ``once_per_firm``, module docstring) come first: an award
+    above the firm's room is clipped to it (a note says so, like the budget's), earlier award years
+    first when one call approves several; a firm with no room left stays on notice and comes back
+    with a ``refused`` sentence instead of being approved — and when no firm can be approved the
+    call is refused with those sentences. Returns the approved rows, then the refused ones."""
     it = service_item(item_id)
     day = _today(on)
     if order is not None and order not in ORDERS:
@@ -607,61 +664,139 @@ def approve(store: Store, scope: Scope, item_id: str, *, actor: str, on=None, us
     by_year: dict[int, list[dict]] = {}
     for p in ready:
         by_year.setdefault(p["year"], []).append(p)
-    granted: list[tuple[dict, Decimal]] = []
-    for y, ps in by_year.items():
-        amounts = [Decimal(p["amount"]) for p in ps]
+    granted: list[tuple[dict, Decimal, str | None]] = []
+    refused: list[tuple[dict, str]] = []
+    pending: dict[str, list[dict]] = {}          # per firm: awards granted by this call (earlier years first)
+    for y in sorted(by_year):
+        keep, wants, clips = [], [], []
+        for p in by_year[y]:
+            want = Decimal(p["amount"])
+            clip = None
+            room, why, used = _lifetime(store, it, p["uscc"], y, pending.get(p["uscc"], []))
+            if why:
+                refused.append((p, why + f"：{item_id} {y} 不予审定"))
+                continue
+            if room is not None and want > room:
+                clip = (f"终身限额：核定 {room} 万元（应得 {want} 万元；{it.amount.limits_text()}，"
+                        f"其他年度已用 {used} 万元）")
+                want = room
+            keep.append(p)
+            wants.append(want)
+            clips.append(clip)
         left = None if it.budget is None else it.budget - _committed(store, item_id, y)
-        need = sum(amounts, Decimal("0"))
+        need = sum(wants, Decimal("0"))
         if left is not None and need > left and order is None:
             raise ShanhaiError(f"budget of {item_id} for {y} would be exceeded: {need} 万元 needed, {left} 万元 left "
                                f"of {it.budget}; approve fewer firms or pass an allocation order "
                                f"({', '.join(ORDERS)})")
-        alloc = asv.calc_budget_allocation(amounts, [p["uscc"] for p in ps], left, order or "amount_desc")
-        granted += [(p, a) for p, a in zip(ps, alloc) if a > 0]
+        alloc = asv.calc_budget_allocation(wants, [p["uscc"] for p in keep], left, order or "amount_desc")
+        for p, want, clip, a in zip(keep, wants, clips, alloc):
+            if a <= 0:
+                continue
+            notes = [clip] if clip else []
+            if a != want:
+                notes.append(f"预算分配：{a} 万元（应得 {want} 万元）")
+            granted.append((p, a, "；".join(notes) or None))
+            pending.setdefault(p["uscc"], []).append({"item_id": item_id, "year": y, "amount": a, "state": "approved"})
+    if refused and not granted:
+        raise ShanhaiError("；".join(why for _p, why in refused[:5])
+                           + (f"（另有 {len(refused) - 5} 家）" if len(refused) > 5 else ""))
 
     def go():
-        for p, a in granted:
-            note = None if a == Decimal(p["amount"]) else f"预算分配：{a} 万元（应得 {p['amount']} 万元）"
+        for p, a, note in granted:
             store.con.execute(f"UPDATE payments SET state = 'approved', approved_on = {literal(day)}, "
                               f"approved_by = {literal(actor)}, amount = {literal(str(a))}, note = {literal(note)} "
                               f"WHERE payment_id = {literal(p['payment_id'])}")
             _event(store, p["payment_id"], "approved", day, actor, a, note)
     _transact(store, go)
-    return [{**p, "state": "approved", "amount": a} for p, a in granted]
+    return ([{**p, "state": "approved", "amount": a, "note": note} for p, a, note in granted]
+            + [{**p, "refused": why} for p, why in refused])
 
 
-def pay(store: Store, scope: Scope, item_id: str, *, actor: str, on=None, uscc: str | None = None) -> list[dict]:
+def pay(store: Store, scope: Scope, item_id: str, *, actor: str, on=None, uscc: str | None = None,
+        stage: str | None = None) -> list[dict]:
     """兑现: approved firms are paid. Refused when the firm was already paid within the item's
-    stacking group that year (就高不重复) or would exceed the item's per-firm cap."""
+    stacking group that year (就高不重复), would exceed the item's per-firm cap or the firm's
+    lifetime room (re-checked here: never exceeded).
+
+    A staged item (``[amount] stages``) is paid ONE stage per call: the next unpaid stage of each
+    award (``stage``, a stage label, must be that next stage — stages are paid in order), its part
+    from :func:`shanhai.analysis.service.calc_stages` (the last stage takes the rounding rest, so
+    the parts add up to the approved amount exactly). The award is ``paying`` (分期兑现中) until its
+    last stage, then ``paid``; ``paid_amount`` / ``stages_paid`` say how far it is and every stage
+    is one event (amount = the stage's part) and one audit record. An item without stages is paid
+    whole in one call, as before."""
     it = service_item(item_id)
     day = _today(on)
-    rows = _scoped_payments(store, scope, item_id, "approved", uscc)
+    stages = it.amount.stages
+    if stage is not None and not stages:
+        raise ShanhaiError(f"{item_id} 不分期兑现 (has no stages): pay it without a stage")
+    if stage is not None and stage not in [lbl for lbl, _s in stages]:
+        raise ShanhaiError(f"{item_id} 没有「{stage}」这一期 (no such stage): its stages are "
+                           + "、".join(lbl for lbl, _s in stages))
+    rows = _scoped_payments(store, scope, item_id, ("approved", "paying"), uscc)
     if not rows:
+        done = _scoped_payments(store, scope, item_id, "paid", uscc) if uscc else []
+        if done:
+            d = done[-1]
+            raise ShanhaiError(f"企业 {uscc} 的 {item_id}（{d['year']}）已兑现完毕：{d['stages_paid']} 期共 "
+                               f"{d['paid_amount']} 万元，没有待兑现的一期 (already paid in full)")
         raise ShanhaiError(f"no approved firm of {item_id} in this region to pay")
+    plan = []
     for p in rows:
         if it.stacking_group:
             other = store.con.execute(
                 f"SELECT item_id FROM payments WHERE uscc = {literal(p['uscc'])} AND year = {int(p['year'])} "
-                f"AND stacking_group = {literal(it.stacking_group)} AND state = 'paid' "
+                f"AND stacking_group = {literal(it.stacking_group)} AND state IN ('paying', 'paid') "
                 f"AND item_id <> {literal(item_id)}").fetchone()
             if other:
                 raise ShanhaiError(f"enterprise {p['uscc']} was already paid {other[0]} of the same group "
                                    f"{it.stacking_group} in {p['year']} (就高不重复)")
-        if it.amount.cap is not None and Decimal(p["amount"]) > Decimal(repr(it.amount.most() or it.amount.cap)):
+        amount = Decimal(p["amount"])
+        if it.amount.cap is not None and amount > Decimal(repr(it.amount.most() or it.amount.cap)):
             raise ShanhaiError(f"{p['amount']} 万元 for {p['uscc']} exceeds the cap of {item_id}")
+        room, why, _used = _lifetime(store, it, p["uscc"], p["year"])
+        if why:
+            raise ShanhaiError(why + f"：{item_id} {p['year']} 不予兑现")
+        if room is not None and amount > room:
+            raise ShanhaiError(f"企业 {p['uscc']} 的 {item_id} {p['year']} 审定 {amount} 万元超过终身剩余额度 {room} 万元"
+                               f"（{it.amount.limits_text()}）：不予兑现 (above the lifetime room)")
+        parts = asv.calc_stages(amount, stages)
+        k = int(p.get("stages_paid") or 0)
+        if k >= len(parts):
+            raise ShanhaiError(f"enterprise {p['uscc']}: all {len(parts)} stages of {item_id} are paid already")
+        if stage is not None and stage != parts[k][0]:
+            raise ShanhaiError(f"企业 {p['uscc']} 的 {item_id} 下一期是第 {k + 1} 期「{parts[k][0]}」，不能兑现「{stage}」"
+                               f" (stages are paid in order: the next is {parts[k][0]})")
+        plan.append((p, k, parts))
+
+    out = []
 
     def go():
-        for p in rows:
-            store.con.execute(f"UPDATE payments SET state = 'paid', paid_on = {literal(day)}, paid_by = {literal(actor)} "
-                              f"WHERE payment_id = {literal(p['payment_id'])}")
-            _event(store, p["payment_id"], "paid", day, actor, p["amount"])
+        for p, k, parts in plan:
+            label, part = parts[k]
+            last = k + 1 == len(parts)
+            paid = Decimal(p.get("paid_amount") or 0) + part
+            state = "paid" if last else "paying"
+            store.con.execute(f"UPDATE payments SET state = {literal(state)}, paid_on = {literal(day)}, "
+                              f"paid_by = {literal(actor)}, paid_amount = {literal(str(paid))}, "
+                              f"stages_paid = {k + 1} WHERE payment_id = {literal(p['payment_id'])}")
+            if stages:
+                note = (f"第 {k + 1}/{len(parts)} 期「{label}」兑现 {part} 万元，累计 {paid} / {p['amount']} 万元")
+                _event(store, p["payment_id"], state, day, actor, part, note)
+            else:
+                _event(store, p["payment_id"], state, day, actor, p["amount"])
+            out.append({**p, "state": state, "paid_on": day, "paid_amount": paid, "stages_paid": k + 1,
+                        "stages_total": len(parts), "stage": label if stages else None, "stage_amount": part})
     _transact(store, go)
-    return [{**p, "state": "paid", "paid_on": day} for p in rows]
+    return out
 
 
 def payments_list(store: Store, scope: Scope, *, item_id: str | None = None, state: str | None = None,
                   year=None) -> list[dict]:
-    """The pay-out ledger inside ``scope`` with names, counties, documents and bank accounts."""
+    """The pay-out ledger inside ``scope`` with names, counties, documents and bank accounts, what
+    has been paid so far (``paid_amount``, ``stages_paid`` of ``stages_total``) and ``progress``
+    in words (e.g. "1/2 期 · 已兑现 30%"; '' for an award paid in one go, or not paid yet)."""
     if state and state not in STATES:
         raise ShanhaiError(f"state {state!r} is not one of {', '.join(STATES)}")
     conds = [scope.sql("p.county_adcode")]
@@ -675,16 +810,34 @@ def payments_list(store: Store, scope: Scope, *, item_id: str | None = None, sta
         SELECT p.payment_id, p.item_id, pi.name AS item_name, pi.document, p.uscc, e.name, p.county_adcode,
                rg.name AS county_name, p.year, p.amount, p.state, p.applied_on, p.confirmed_on, p.confirmed_by,
                p.on_behalf, p.notice_from, p.notice_until, p.approved_on, p.approved_by, p.paid_on, p.paid_by, p.note,
-               sf.bank_account
+               coalesce(p.paid_amount, 0) AS paid_amount, coalesce(p.stages_paid, 0) AS stages_paid, sf.bank_account
         FROM payments p JOIN enterprises e ON e.uscc = p.uscc
         LEFT JOIN policy_items pi ON pi.item_id = p.item_id
         LEFT JOIN regions rg ON rg.adcode = p.county_adcode
         LEFT JOIN service_facts sf ON sf.uscc = p.uscc AND sf.year = p.year
         WHERE p.state IS NOT NULL AND {' AND '.join(conds)}
         ORDER BY p.item_id, p.county_adcode, p.uscc""")
+    staged: dict[str, int] = {}
     for r in rows:
         r["state_label"] = STATE_LABELS.get(r["state"], (r["state"],))[0]
+        if r["item_id"] not in staged:
+            try:
+                staged[r["item_id"]] = len(service_item(r["item_id"]).amount.stages)
+            except PolicyError:                          # an item no longer registered
+                staged[r["item_id"]] = 0
+        n = staged[r["item_id"]]
+        r["stages_total"] = n or 1
+        r["progress"] = _progress(r, n)
     return rows
+
+
+def _progress(r: dict, n: int) -> str:
+    """How far a staged award is paid, e.g. "1/2 期 · 已兑现 30%" ('' when not staged)."""
+    if not n or r["state"] not in COMMITTED:
+        return ""
+    amount, paid = Decimal(r["amount"] or 0), Decimal(r["paid_amount"] or 0)
+    pct = "0" if not amount else fmt_value(float(paid * 100 / amount))
+    return f"{r['stages_paid']}/{n} 期 · 已兑现 {pct}%"
 
 
 def items(day: dt.date | None = None) -> list[dict]:

@@ -60,6 +60,7 @@ import json
 import tomllib
 import warnings
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -1114,10 +1115,14 @@ def in_force(tier: str, day: dt.date) -> RuleSet | None:
 # * ``unknown``: the document's amount is not known (``note`` says why): eligible, amount unknown.
 #
 # Every shape takes ``cap`` (per firm per award) and ``stages`` (``[{label, share}]``, shares
-# adding up to 1: staged payment). A fact an amount needs that is missing makes the amount unknown
+# adding up to 1: staged payment, one stage paid at a time, the last stage taking the rounding
+# rest: :func:`stage_split`), and two limits over every award year of the item — or of its
+# stacking group when it has one: ``lifetime_cap`` (万元 per firm over all years: a later award is
+# clipped to the room left) and ``once_per_firm = true`` (one award per firm ever). A fact an amount needs that is missing makes the amount unknown
 # (NaN) and the firm goes to manual review; an unknown uplift flag makes it ambiguous (candidates
 # without and with the uplift).
 
+MONEY_Q = Decimal("0.0001")   # money is kept to 0.0001 万元 (1 yuan)
 AMOUNT_KINDS = ("fixed", "bands", "tiers", "percent", "per_unit", "first_crossing", "unknown")
 
 
@@ -1140,6 +1145,17 @@ class Amount:
     multiple: str = "manual_review"
     note: str = ""
     stages: tuple = ()           # (label, share)
+    lifetime_cap: float | None = None   # 万元 per firm over every award year (of the item or its group)
+    once_per_firm: bool = False         # at most one award per firm ever (of the item or its group)
+
+    def limits_text(self) -> str:
+        """The lifetime limits in words ('' when there are none)."""
+        parts = []
+        if self.once_per_firm:
+            parts.append("每家企业限享一次")
+        if self.lifetime_cap is not None:
+            parts.append(f"每家企业各年度累计封顶 {fmt_value(self.lifetime_cap)} 万元")
+        return "，".join(parts)
 
     def fields(self) -> set[str]:
         out = {self.field} if self.field else set()
@@ -1167,7 +1183,7 @@ def parse_amount(d, where: str, catalogue: dict[str, FactDef]) -> Amount:
     """An ``[amount]`` table checked against the fact catalogue; a PolicyError naming ``where`` otherwise."""
     c = _Checker(where, catalogue)
     c.keys(d, "amount", {"kind", "value", "field", "bands", "tiers", "combine", "rate", "uplifts", "min_base", "cap",
-                         "wording", "steps", "multiple", "note", "stages"})
+                         "wording", "steps", "multiple", "note", "stages", "lifetime_cap", "once_per_firm"})
     kind = d.get("kind")
     if kind not in AMOUNT_KINDS:
         c.fail("amount", f"kind must be one of {', '.join(AMOUNT_KINDS)} (got {kind!r})")
@@ -1272,7 +1288,35 @@ def parse_amount(d, where: str, catalogue: dict[str, FactDef]) -> Amount:
     if stages and abs(sum(s[1] for s in stages) - 1) > 1e-9:
         c.fail("amount.stages", "shares must add up to 1")
     kw["stages"] = tuple(stages)
+    life = d.get("lifetime_cap")
+    if life is not None:
+        life = c.number(life, "amount.lifetime_cap", "lifetime_cap")
+        if life <= 0:
+            c.fail("amount.lifetime_cap", f"must be > 0 万元 (got {fmt_value(life)}): leave it out for no lifetime cap")
+        if kw["cap"] is not None and life < kw["cap"]:
+            c.fail("amount.lifetime_cap", f"{fmt_value(life)} 万元 is below the per-award cap {fmt_value(kw['cap'])} "
+                                          "万元: one award could never be paid in full")
+    kw["lifetime_cap"] = life
+    once = d.get("once_per_firm", False)
+    if not isinstance(once, bool):
+        c.fail("amount.once_per_firm", f"must be true or false (got {once!r})")
+    kw["once_per_firm"] = once
     return Amount(**kw)
+
+
+def stage_split(amount: Decimal, stages: tuple) -> list[tuple[str, Decimal]]:
+    """A staged award (万元, Decimal) split by its shares, each part rounded half up to 0.0001 万元 and
+    the last stage taking the rest, so the parts add up to ``amount`` exactly. No stages: one part
+    ("一次性")."""
+    if not stages:
+        return [("一次性", amount)]
+    out, given = [], Decimal("0")
+    for k, (label, share) in enumerate(stages):
+        part = amount - given if k == len(stages) - 1 else (amount * Decimal(repr(share))).quantize(
+            MONEY_Q, ROUND_HALF_UP)
+        out.append((label, part))
+        given += part
+    return out
 
 
 @dataclass
@@ -1414,7 +1458,10 @@ def explain_amount(am: Amount, facts: Facts, i: int, res: AmountResult | None = 
         if cands:
             text += f"；一年内跨越多档，文件未明确是否累加：候选 {fmt_value(cands[0])} 或 {fmt_value(cands[1])} 万元"
     if am.stages and val is not None:
-        text += "；分期：" + "、".join(f"{lbl} {fmt_value(val * s)} 万元" for lbl, s in am.stages)
+        parts = stage_split(Decimal(repr(val)).quantize(MONEY_Q, ROUND_HALF_UP), am.stages)
+        text += "；分期：" + "、".join(f"{lbl} {fmt_value(float(p))} 万元" for lbl, p in parts)
     if val is not None and am.kind not in ("percent", "per_unit", "unknown"):
         text += f" = {fmt_value(val)} 万元"
+    if am.limits_text():
+        text += f"（{am.limits_text()}）"
     return {"formula": text, "value": val, "candidates": cands, "ambiguous": bool(res.ambiguous[j])}

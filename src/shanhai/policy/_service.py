@@ -9,7 +9,10 @@ plus what only an item has:
 * ``budget`` (万元 a year, optional), ``stacking_group`` (items of one group are not paid twice to
   a firm in a year: 就高不重复), ``notice_days`` (public notice before approval, 7 by default);
 * ``[amount]``: the formula (fixed, bands, tiers, percent with floor/cap/uplift, per unit, first
-  crossing, unknown; staged), parsed by :func:`shanhai.policy._rules.parse_amount`.
+  crossing, unknown; staged), parsed by :func:`shanhai.policy._rules.parse_amount`, with the
+  per-firm lifetime limits ``lifetime_cap`` / ``once_per_firm``: they count every award year of
+  the item, or of its stacking group when it has one — so the items of one group must state the
+  same limits (checked when the items are loaded).
 
 ``tier`` is the item's category (:data:`CATEGORIES`). Several items of one category may be in
 force together (unlike cultivation tiers).
@@ -71,7 +74,10 @@ class ServiceItem:
                 "version": r.version, "valid_from": r.valid_from.isoformat(),
                 "valid_to": r.valid_to.isoformat() if r.valid_to else None, "published": r.published,
                 "source": r.source, "source_keys": list(r.source_keys), "notes": list(r.notes),
-                "amount_kind": self.amount.kind, "amount_max": self.amount.most(),
+                "amount_kind": self.amount.kind, "amount_max": self.amount.most(), "cap": self.amount.cap,
+                "lifetime_cap": self.amount.lifetime_cap, "once_per_firm": self.amount.once_per_firm,
+                "limits": self.amount.limits_text(),
+                "stages": [{"label": lbl, "share": share} for lbl, share in self.amount.stages],
                 "fingerprint": r.fingerprint()[:12]}
 
 
@@ -147,9 +153,26 @@ def service_items() -> dict[str, ServiceItem]:
                 if item.item_id in found:
                     raise PolicyError(f"{path}: item {item.item_id} is already defined")
                 found[item.item_id] = item
+        _check_group_limits(found)
         _CACHE.clear()
         _CACHE[stamp] = found
     return _CACHE[stamp]
+
+
+def _check_group_limits(found: dict[str, ServiceItem]) -> None:
+    """The lifetime limits of a stacking group count every item of the group: its items must agree."""
+    seen: dict[str, ServiceItem] = {}
+    for it in found.values():
+        g = it.stacking_group
+        if not g:
+            continue
+        first = seen.setdefault(g, it)
+        a, b = first.amount, it.amount
+        if (a.lifetime_cap, a.once_per_firm) != (b.lifetime_cap, b.once_per_firm):
+            raise PolicyError(
+                f"{it.item_id}: amount.lifetime_cap/once_per_firm ({b.lifetime_cap}, {b.once_per_firm}) differ from "
+                f"{first.item_id} ({a.lifetime_cap}, {a.once_per_firm}) of the same stacking_group {g!r}: the limits "
+                "count every item of the group, so its items must state the same ones")
 
 
 def service_item(item_id: str) -> ServiceItem:

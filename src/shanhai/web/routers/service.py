@@ -139,6 +139,7 @@ def firm_page(request: Request, uscc: str, done: str | None = Query(None, max_le
 @router.get("/service/payouts", name="service_payouts")
 def payouts_page(request: Request, item: str | None = Query(None, max_length=80),
                  state: str | None = Query(None, max_length=20), done: str | None = Query(None, max_length=20),
+                 refused: int | None = Query(None, ge=0, le=1_000_000),
                  store: Store = Depends(get_store), user: User = Depends(current_user),
                  scope: Scope = Depends(current_scope)):
     if item:
@@ -147,8 +148,10 @@ def payouts_page(request: Request, item: str | None = Query(None, max_length=80)
     counts: dict[str, dict[str, int]] = {}
     for r in rows:
         counts.setdefault(r["item_id"], {s: 0 for s in sp.STATES})[r["state"]] += 1
+    items = sp.items()
     ctx = {**_common(store, scope, "payouts"), "rows": rows, "counts": counts, "item": item or "",
-           "state": state or "", "items": sp.items(), "done": done, "can_act": user.can_write,
+           "state": state or "", "items": items, "done": done, "refused": refused, "can_act": user.can_write,
+           "stages_of": {it["item_id"]: [s["label"] for s in it["stages"]] for it in items},
            "export_q": FMT.query({"item": item or None, "state": state or None})}
     return render(request, "service_payouts.html", ctx)
 
@@ -175,7 +178,9 @@ def _write_lock(request: Request):
 
 
 def _act(request: Request, store: Store, scope: Scope, user: User, item_id: str, action: str, uscc: str | None,
-         on: str | None, days: str | None, order: str | None):
+         on: str | None, days: str | None, order: str | None, stage: str | None = None) -> tuple[int, list[str]]:
+    """Run one pay-out action: (how many firms moved, the refusal sentences of firms left where they
+    were — approve: no lifetime room left)."""
     if action not in ACTIONS:
         raise NotFoundError(f"no pay-out action {action!r}: expected one of {', '.join(ACTIONS)}")
     _item(item_id)
@@ -191,27 +196,31 @@ def _act(request: Request, store: Store, scope: Scope, user: User, item_id: str,
                 raise ShanhaiError("an enterprise (uscc) is required")
             fn = sp.apply if action == "apply" else sp.confirm
             fn(store, item_id, uscc, actor=actor, on=on or None, on_behalf=True)
-            return 1
+            return 1, []
         if action == "notice":
             return len(sp.notice(store, scope, item_id, actor=actor, on=on or None,
-                                 days=int(days) if days not in (None, "") else None, uscc=uscc or None))
+                                 days=int(days) if days not in (None, "") else None, uscc=uscc or None)), []
         if action == "approve":
-            return len(sp.approve(store, scope, item_id, actor=actor, on=on or None, uscc=uscc or None,
-                                  order=order or None))
-        return len(sp.pay(store, scope, item_id, actor=actor, on=on or None, uscc=uscc or None))
+            rows = sp.approve(store, scope, item_id, actor=actor, on=on or None, uscc=uscc or None, order=order or None)
+            return sum(1 for r in rows if "refused" not in r), [r["refused"] for r in rows if "refused" in r]
+        return len(sp.pay(store, scope, item_id, actor=actor, on=on or None, uscc=uscc or None,
+                          stage=stage or None)), []
     finally:
         lock.release()
 
 
 @router.post("/service/payouts/{item_id}/{action}", name="service_payout_action")
 def payout_form(request: Request, item_id: str, action: str, uscc: str = Form(""), on: str = Form(""),
-                days: str = Form(""), order: str = Form(""), back: str = Form(""),
+                days: str = Form(""), order: str = Form(""), stage: str = Form("", max_length=80),
+                back: str = Form(""),
                 store: Store = Depends(get_store), user: User = Depends(require_roles(*OFFICERS)),
                 scope: Scope = Depends(current_scope)):
-    _act(request, store, scope, user, item_id, action, uscc or None, on or None, days or None, order or None)
+    _n, refused = _act(request, store, scope, user, item_id, action, uscc or None, on or None, days or None,
+                       order or None, stage or None)
     if back == "firm" and uscc:
         return RedirectResponse(f"/service/firms/{quote(uscc)}?done={action}", status_code=303)
-    return RedirectResponse(f"/service/payouts?item={quote(item_id)}&done={action}", status_code=303)
+    more = f"&refused={len(refused)}" if refused else ""
+    return RedirectResponse(f"/service/payouts?item={quote(item_id)}&done={action}{more}", status_code=303)
 
 
 # ---- JSON API ------------------------------------------------------------------------------------
@@ -253,12 +262,14 @@ def api_payouts(item: str | None = None, state: str | None = None, store: Store 
 
 
 @router.post("/api/v1/service/payouts/{item_id}/{action}", response_model=dict[str, Any], tags=["service"],
-             summary="兑现操作 apply | confirm | notice | approve | pay (officers; JSON body: uscc, on, days, order)")
+             summary="兑现操作 apply | confirm | notice | approve | pay (officers; JSON body: uscc, on, days, order, "
+                     "stage — a staged item's next stage)")
 def api_payout_action(request: Request, item_id: str, action: str, body: dict[str, Any] = Body(default_factory=dict),
                       store: Store = Depends(get_store), user: User = Depends(require_roles(*OFFICERS)),
                       scope: Scope = Depends(current_scope)):
     def text(key):
         v = body.get(key)
         return None if v in (None, "") else str(v)
-    n = _act(request, store, scope, user, item_id, action, text("uscc"), text("on"), text("days"), text("order"))
-    return {"item_id": item_id, "action": action, "firms": n}
+    n, refused = _act(request, store, scope, user, item_id, action, text("uscc"), text("on"), text("days"),
+                      text("order"), text("stage"))
+    return {"item_id": item_id, "action": action, "firms": n, "refused": refused}
