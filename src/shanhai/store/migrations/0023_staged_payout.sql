@@ -1,4 +1,4 @@
--- 0024 staged pay-out (政策兑现分期): an item with stages (amount.stages, e.g. 30 % on completion, 70 %
+-- 0023 staged pay-out (政策兑现分期): an item with stages (amount.stages, e.g. 30 % on completion, 70 %
 -- after acceptance) is paid one stage at a time. payments.amount stays the approved award;
 -- paid_amount is what has been paid so far (the stages' parts from calc_stages, the last stage
 -- taking the rounding rest, so it ends equal to amount) and stages_paid how many stages. An award
