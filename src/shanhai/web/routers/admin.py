@@ -189,14 +189,21 @@ def audit_page(request: Request, username: str | None = None, action: str | None
     actions = [a for (a,) in store.con.execute("SELECT DISTINCT action FROM audit_log ORDER BY 1").fetchall()]
     verified = None
     if verify:
-        finding, summary = audit.check(store.con)
+        keys = audit.audit_keys()
+        finding, summary = audit.check(store.con, keys)
         broken = None if finding is None else finding.seq
         entries = store.con.execute("SELECT count(*) FROM audit_log").fetchone()[0]
-        verified = {"ok": finding is None, "broken": broken, "entries": entries,
+        unverifiable = finding is not None and finding.kind == "unverifiable"
+        # keyed / unkeyed: intact, with or without an audit key configured; unverifiable: keyed
+        # records whose key is not configured (links hold); broken: altered, removed or inserted
+        outcome = ("unverifiable" if unverifiable else "broken" if finding is not None
+                   else "keyed" if keys.current is not None else "unkeyed")
+        verified = {"ok": finding is None, "broken": broken, "entries": entries, "outcome": outcome,
                     "kind": finding.kind if finding else None, "message": finding.message if finding else None,
-                    "archived": summary.get("archived", 0)}
-        deps.audit(request, store, "audit.verify", detail={"ok": finding is None, "broken": broken},
-                   result="success" if finding is None else "chain_broken")
+                    "archived": summary.get("archived", 0), "key_id": keys.current_id,
+                    "keyed": summary.get("keyed", 0), "unverifiable": summary.get("unverifiable", 0)}
+        deps.audit(request, store, "audit.verify", detail={"ok": finding is None, "broken": broken, "outcome": outcome},
+                   result="success" if finding is None else "unverifiable" if unverifiable else "chain_broken")
     filters = _filters(username, action, target, since, until)
     query = urlencode([("from" if k == "since" else "to" if k == "until" else k, v)
                        for k, v in filters.items() if v])
