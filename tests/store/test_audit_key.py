@@ -196,7 +196,7 @@ def test_the_command_line_says_a_malformed_key_in_one_line(db_path):
 # ---- an attacker who can write the file but has no key -----------------------------------------
 
 @pytest.mark.parametrize("sign, kind", [
-    (_plain_v2, "unkeyed"),                             # turned back into version-2 records
+    (_plain_v2, "downgraded"),                           # turned back into version-2 records
     (_v3_keeping_the_label(b""), "altered"),            # still labelled keyed, plain sha256
     (_v3_keeping_the_label(OTHER_BYTES), "altered"),    # still labelled with the key, another key's MAC
 ])
@@ -207,7 +207,7 @@ def test_a_rewrite_without_the_key_is_found_at_the_edited_record(store, monkeypa
     finding, _ = audit.check(store.con)
     assert (finding.seq, finding.kind) == (3, kind)
     assert audit.verify(store.con) == 3
-    if kind == "unkeyed":
+    if kind == "downgraded":
         assert "record 3 carries no audit key but follows keyed record 2" in finding.message
 
 

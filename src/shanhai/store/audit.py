@@ -268,7 +268,7 @@ class Finding:
     but that record's hash cannot be checked: not evidence of tampering, not proof of its absence)."""
 
     seq: int
-    kind: str          # altered | removed | inserted | unkeyed | archive | unverifiable
+    kind: str          # altered | removed | inserted | downgraded | archive | unverifiable
     message: str
     row: int | None = None   # the record where the break shows (after a gap: the one after it)
 
@@ -409,7 +409,7 @@ def _judge(rec: dict, nxt: dict | None, prev: str, expected: int, tally: _Tally)
         tally.keyed_from = tally.keyed_from or seq
         tally.last_keyed = seq
     elif tally.last_keyed is not None:
-        return Finding(seq, "unkeyed",
+        return Finding(seq, "downgraded",
                        f"record {seq} carries no audit key but follows keyed record {tally.last_keyed}: Shanhai "
                        "never writes an unkeyed record after a keyed one, so it was rewritten without the key")
     return None
@@ -420,7 +420,7 @@ def check(con: duckdb.DuckDBPyConnection, keys: AuditKeys | None = None) -> tupl
 
     Keyed records (version 3) are verified with ``keys`` (default :func:`audit_keys`). Returns (the
     first finding or None, a summary ``{"archives", "archived", "live", "head", "key_id", "keyed",
-    "keyed_from", "unverifiable", "unknown_keys"}``). A break (altered, removed, inserted, unkeyed,
+    "keyed_from", "unverifiable", "unknown_keys"}``). A break (altered, removed, inserted, downgraded,
     archive) comes with an empty summary; when the links all hold but keyed records could not be
     verified, the finding is the first of them, kind ``unverifiable``, with the full summary.
     """
