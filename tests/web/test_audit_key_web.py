@@ -4,7 +4,9 @@ and broken outcomes, Chinese first; a keyed log refuses to serve without its key
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 
 import pytest
 from fastapi.testclient import TestClient
@@ -50,6 +52,10 @@ def test_the_audit_page_tells_keyed_unkeyed_and_unverifiable(tmp_path, monkeypat
         text = admin.get("/admin/audit?verify=1").text
         assert "哈希链完整" in text and 'id="audit-keyed"' in text and f"已配置审计密钥 {kid}" in text
         assert _last_verify(app) == ("keyed", "success")
+        export = admin.get("/admin/audit/export?format=csv&action=audit.verify").content.decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(export)))
+        assert rows[0][8] == "链版本 chain_version" and rows[0][-1] == "审计密钥标识 key_id"
+        assert [(r[8], r[-1]) for r in rows[1:]] == [("2", ""), ("3", kid)]     # the two checks so far
 
         monkeypatch.setenv(audit.KEY_ENV, OTHER)                        # a new key, the old one lost
         text = admin.get("/admin/audit?verify=1").text

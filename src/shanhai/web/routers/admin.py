@@ -222,9 +222,10 @@ def audit_export(request: Request, format: str = "csv", username: str | None = N
     where = _audit_where(username, action, target, since, until)
     rows = store.con.execute(
         f"SELECT seq, occurred_at, username, client, action, target, result, detail::VARCHAR, chain_version, "
-        f"prev_hash, hash FROM audit_log WHERE {where} ORDER BY seq LIMIT {EXPORT_LIMIT}").fetchall()
+        f"prev_hash, hash, key_id FROM audit_log WHERE {where} ORDER BY seq LIMIT {EXPORT_LIMIT}").fetchall()
     headers = ["序号 seq", "时间 (UTC) occurred_at", "用户 username", "地址 client", "操作 action", "对象 target",
-               "结果 result", "详情 detail", "链版本 chain_version", "前一哈希 prev_hash", "哈希 hash"]
+               "结果 result", "详情 detail", "链版本 chain_version", "前一哈希 prev_hash", "哈希 hash",
+               "审计密钥标识 key_id"]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     deps.audit(request, store, "export", target="audit_log",
                detail={"format": format, "rows": len(rows), **_filters(username, action, target, since, until)})
