@@ -230,7 +230,7 @@ _MUTATION = re.compile(r"\b(UPDATE\s+\"?audit_log|DELETE\s+FROM\s+\"?audit_log|T
 
 def test_no_code_path_updates_or_deletes_audit_records():
     """Only shanhai.store.audit.archive removes records (those past retention); migrations may only
-    add columns (0020)."""
+    add columns (0020; 0024 the key id of keyed records)."""
     hits = []
     for path in sorted(SRC.rglob("*")):
         if path.suffix not in (".py", ".sql") or not path.is_file():
@@ -241,7 +241,8 @@ def test_no_code_path_updates_or_deletes_audit_records():
     allowed = {("store/audit.py", 'con.execute(f"DELETE FROM audit_log WHERE seq BETWEEN {int(first)} AND {int(last)} "')}
     added = {(p, ln) for p, ln in hits if p.startswith("store/migrations/") and "ADD COLUMN" in ln}
     assert set(hits) - added == allowed
-    assert {p for p, _ in added} == {"store/migrations/0020_audit.sql"}
+    assert {p for p, _ in added} == {"store/migrations/0020_audit.sql", "store/migrations/0024_audit_key.sql"}
+    assert {ln for p, ln in added if p.endswith("0024_audit_key.sql")} == {"ALTER TABLE audit_log ADD COLUMN key_id VARCHAR;"}
 
 
 def test_the_only_delete_is_bounded_by_the_retention_cutoff():

@@ -45,21 +45,41 @@ def _where(action, user, since, until) -> str:
 @app.command()
 def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
     """校验 Walk the archives and the log as one hash chain; name the first record altered, removed or
-    inserted (exit code 1 when the chain is broken)."""
+    inserted (exit code 1), or the first keyed record that cannot be verified because its audit key
+    is not configured (exit code 3)."""
     path = db or default_db_path()
+    keys = audit.audit_keys()
     with open_store(path, read_only=True) as store:
-        finding, summary = audit.check(store.con)
-    document = {"db": str(path), "ok": finding is None, **summary,
+        finding, summary = audit.check(store.con, keys)
+    unverifiable = finding is not None and finding.kind == "unverifiable"
+    document = {"db": str(path), "ok": finding is None, "outcome": _outcome(finding, keys), **summary,
                 "finding": finding.as_dict() if finding else None}
     if json_output:
         emit_json(document)
     elif finding is None:
         out.print(f"[green]审计链完整 The audit chain is intact[/green]: {summary['live']} records in the log, "
                   f"{summary['archived']} in {summary['archives']} archive file(s)")
+        if keys.current is None:
+            out.print(f"未配置审计密钥 No audit key is configured: records are chained with plain sha256, which "
+                      f"anyone who can write the database file can recompute (set {audit.KEY_ENV}, see docs/security.md)")
+        else:
+            since = f" (from record {summary['keyed_from']} on)" if summary["keyed"] else ""
+            out.print(f"审计密钥 Audit key {keys.current_id}: {summary['keyed']} keyed record(s) verified with HMAC-SHA256"
+                      f"{since}")
+    elif unverifiable:
+        out.print(f"[yellow]无法校验 The audit chain cannot be fully verified[/yellow]: {finding.message} "
+                  "(its links hold; a missing key is not evidence of tampering, nor of its absence)")
     else:
         out.print(f"[red]审计链断开 The audit chain is broken[/red]: {finding.message}")
     if finding is not None:
-        raise typer.Exit(1)
+        raise typer.Exit(3 if unverifiable else 1)
+
+
+def _outcome(finding, keys) -> str:
+    """keyed | unkeyed (intact, with or without an audit key) | unverifiable | broken."""
+    if finding is None:
+        return "unkeyed" if keys.current is None else "keyed"
+    return "unverifiable" if finding.kind == "unverifiable" else "broken"
 
 
 @app.command()

@@ -41,6 +41,14 @@ def init(db: DbOption = None, json_output: JsonOption = False) -> None:
               + ", ".join(f"{name} {n}" for name, n in counts.items()))
 
 
+def _chain_state(finding) -> str:
+    if finding is None:
+        return "intact"
+    if finding.kind == "unverifiable":
+        return f"unverifiable from entry {finding.seq} (written with an audit key not configured here; see `shanhai audit verify`)"
+    return f"broken at entry {finding.row or finding.seq}"
+
+
 @app.command()
 def info(db: DbOption = None, json_output: JsonOption = False) -> None:
     """查看 Show the schema version, datasets, row counts, the audit chain's state and duplicate keys.
@@ -52,14 +60,14 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
         counts = store.row_counts()
         datasets = store.con.execute(
             "SELECT dataset_id, kind, description FROM datasets ORDER BY dataset_id").fetchall()
-        broken = audit.verify(store.con)
+        finding, _ = audit.check(store.con)
         duplicates = store.duplicate_keys()
         version = store.schema_version
     size = path.stat().st_size
     document = {
         "db": str(path), "size_bytes": size, "schema_version": version, "latest_schema_version": latest_version(),
         "datasets": [{"dataset_id": d, "kind": k, "description": s} for d, k, s in datasets],
-        "tables": counts, "audit_chain": "intact" if broken is None else f"broken at entry {broken}",
+        "tables": counts, "audit_chain": _chain_state(finding),
         "duplicate_keys": duplicates,
     }
     if json_output:
@@ -73,7 +81,7 @@ def info(db: DbOption = None, json_output: JsonOption = False) -> None:
     for name, n in counts.items():
         table.add_row(name, fmt(n))
     out.print(table)
-    colour = "green" if broken is None else "red"
+    colour = "green" if finding is None else "yellow" if finding.kind == "unverifiable" else "red"
     out.print(f"审计链 Audit chain: [{colour}]{document['audit_chain']}[/{colour}]")
     for name, n in duplicates.items():
         if n:

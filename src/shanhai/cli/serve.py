@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shanhai.cli._common import DbOption, out
-from shanhai.store import default_db_path, open_store
+from shanhai.store import audit, default_db_path, open_store
 
 
 def serve(
@@ -22,8 +22,10 @@ def serve(
     but loopback: cookies are marked Secure when the proxy forwards X-Forwarded-Proto https.
     """
     path = db or default_db_path()
-    # open once here so a locked, missing or newer file fails with one sentence before uvicorn starts
-    open_store(path, create=False).close()
+    # open once here so a locked, missing or newer file, a malformed audit key or a keyed audit log
+    # without its key fails with one sentence before uvicorn starts
+    with open_store(path, create=False) as store:
+        audit.check_writable(store.con)
 
     import uvicorn
 

@@ -6,7 +6,14 @@ Each record's ``hash`` is sha256 over the previous record's hash and this record
 - chain version 1 (records written before migration 0020):
   ``[prev_hash, seq, occurred_at, username, action, target, detail]``;
 - chain version 2: ``[2, prev_hash, seq, occurred_at, username, client, action, target, detail,
-  result]`` — the subject's client address and the result are covered too.
+  result]`` — the subject's client address and the result are covered too;
+- chain version 3 (with an audit key, ``$SHANHAI_AUDIT_KEY`` or ``$SHANHAI_AUDIT_KEY_FILE``): the
+  hash is HMAC-SHA256 under the key, not sha256, over ``[3, key_id, prev_hash, seq, occurred_at,
+  username, client, action, target, detail, result]``; ``key_id`` (:func:`key_id`, also a column)
+  names the key without revealing it. Someone who can write the database file but does not hold
+  the key cannot recompute the chain after an edit, nor turn keyed records back into unkeyed ones
+  (the application never writes an unkeyed record after a keyed one, and refuses to without the
+  key). Without a key, records are written as version 2, as before.
 
 The application only ever appends (:func:`append`). The one path that removes records is
 :func:`archive`, and it removes only records older than the retention period (at least
@@ -14,16 +21,24 @@ The application only ever appends (:func:`append`). The one path that removes re
 them — chain included — to a JSON-lines file listed in ``audit_archives``. :func:`check` walks the
 archive files and then the table as one chain and names the first record altered, removed or
 inserted; :func:`verify` is its short form (the sequence number where the chain first breaks).
+Keyed records are verified with the configured key or one of ``$SHANHAI_AUDIT_KEY_OLD``; one
+written with a key not configured (or with no key configured at all) is reported as
+``unverifiable`` by its key id — not as altered — while the links around it are still checked.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
 import getpass
 import hashlib
+import hmac
 import json
 import os
+import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -36,9 +51,116 @@ GENESIS = "0" * 64
 CHAIN_VERSION = 2
 RETENTION_ENV = "SHANHAI_AUDIT_RETENTION_DAYS"
 MIN_RETENTION_DAYS = 180
+KEYED_VERSION = 3
+KEY_ENV = "SHANHAI_AUDIT_KEY"
+KEY_FILE_ENV = "SHANHAI_AUDIT_KEY_FILE"
+OLD_KEYS_ENV = "SHANHAI_AUDIT_KEY_OLD"
+MIN_KEY_BYTES = 32
 FIELDS = ("seq", "occurred_at", "username", "client", "action", "target", "detail", "result",
-          "chain_version", "prev_hash", "hash")
+          "chain_version", "prev_hash", "hash", "key_id")
 _FAILURE_WORDS = ("fail", "denied", "reject", "refused", "invalid")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+# ---- the audit key ----------------------------------------------------------------------------
+
+def parse_key(text: str, source: str = KEY_ENV) -> bytes:
+    """The key bytes of an audit key written as hex (only hex digits) or base64 (standard or
+    URL-safe alphabet), surrounding white space ignored; at least :data:`MIN_KEY_BYTES` bytes.
+
+    A malformed key is one sentence naming ``source`` (never the key itself)."""
+    text = text.strip()
+    raw: bytes | None
+    if _HEX.fullmatch(text) and len(text) % 2 == 0:
+        raw = bytes.fromhex(text)
+    else:
+        try:
+            raw = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            raw = None
+    if raw is None or len(raw) < MIN_KEY_BYTES:
+        what = "is not base64 or hex" if raw is None else f"holds {len(raw)} bytes"
+        raise ShanhaiError(
+            f"审计密钥无效 {source} {what}: the audit key must be at least {MIN_KEY_BYTES} random bytes "
+            f"written as base64 or hex, e.g. the output of `openssl rand -base64 32`")
+    return raw
+
+
+def key_id(key: bytes) -> str:
+    """The key's public name: the first 8 hex digits of sha256(b"shanhai-audit-key-id" + key)."""
+    return hashlib.sha256(b"shanhai-audit-key-id" + key).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    """The key new records are written with (None: write version 2) and every key records may be
+    verified with, by key id (the current one and ``$SHANHAI_AUDIT_KEY_OLD``)."""
+
+    current: bytes | None = None
+    current_id: str | None = None
+    known: dict = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=8)
+def _keys(value: str | None, path: str | None, file_text: str | None, old: str | None) -> AuditKeys:
+    if value and path:
+        raise ShanhaiError(f"审计密钥重复 both {KEY_ENV} and {KEY_FILE_ENV} are set: set only one of them")
+    current = (parse_key(value, KEY_ENV) if value
+               else parse_key(file_text, f"{KEY_FILE_ENV} ({path})") if path else None)
+    known: dict[str, bytes] = {}
+    for number, text in enumerate((old or "").split(","), 1):
+        if text.strip():
+            key = parse_key(text, f"{OLD_KEYS_ENV} entry {number}")
+            known[key_id(key)] = key
+    current_id = key_id(current) if current else None
+    if current:
+        known[current_id] = current
+    return AuditKeys(current, current_id, known)
+
+
+def audit_keys() -> AuditKeys:
+    """The audit keys of this process from ``$SHANHAI_AUDIT_KEY`` (or the file named by
+    ``$SHANHAI_AUDIT_KEY_FILE``, e.g. a systemd credential) and ``$SHANHAI_AUDIT_KEY_OLD`` (comma
+    separated, for verifying records written before a key change). Raises one sentence when a key
+    is malformed or the file cannot be read."""
+    path = os.environ.get(KEY_FILE_ENV) or None
+    file_text = None
+    if path and not os.environ.get(KEY_ENV):
+        try:
+            file_text = Path(path).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise ShanhaiError(f"审计密钥文件无法读取 {KEY_FILE_ENV} names {path}, which cannot be read: "
+                               f"{reason}") from None
+    return _keys(os.environ.get(KEY_ENV) or None, path, file_text, os.environ.get(OLD_KEYS_ENV) or None)
+
+
+def _refuse_unkeyed(head: tuple | None, keys: AuditKeys) -> None:
+    """An unkeyed record after a keyed one is what a rewrite without the key looks like, so the
+    application never writes one: a keyed log needs the key in every process that writes to it."""
+    if keys.current is None and head is not None and head[2] == KEYED_VERSION:
+        raise ShanhaiError(
+            f"审计日志已启用密钥 the audit log is keyed (record {head[0]} was written with audit key {head[3]}) "
+            f"but this process has no audit key: set {KEY_ENV} or {KEY_FILE_ENV} for every Shanhai process "
+            "(a lost key is replaced by a new one, never by none)")
+
+
+def _head(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """(seq, hash, chain_version, key_id) of the chain's newest record (in an archive: no version)."""
+    last = con.execute("SELECT seq, hash, chain_version, key_id FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    if last is None:
+        head = con.execute("SELECT last_seq, last_hash FROM audit_archives ORDER BY last_seq DESC LIMIT 1").fetchone()
+        last = None if head is None else (head[0], head[1], None, None)
+    return last
+
+
+def check_writable(con: duckdb.DuckDBPyConnection) -> AuditKeys:
+    """The audit keys, after checking this process may append to the log (a malformed key, or a
+    keyed log and no key, is one sentence): for ``shanhai serve`` to refuse to start rather than
+    fail at the first request."""
+    keys = audit_keys()
+    _refuse_unkeyed(_head(con), keys)
+    return keys
 
 
 def _digest(prev_hash: str, seq: int, at: str, username: str | None, action: str,
@@ -56,10 +178,23 @@ def _digest_v2(prev_hash: str, seq: int, at: str, username: str | None, client: 
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def record_digest(rec: dict) -> str:
-    """The hash a record should carry, by its chain version."""
+def _digest_v3(key: bytes, kid: str, prev_hash: str, seq: int, at: str, username: str | None,
+               client: str | None, action: str, target: str | None, detail: str | None,
+               result: str | None) -> str:
+    payload = json.dumps([3, kid, prev_hash, seq, at, username, client, action, target, detail, result],
+                         ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def record_digest(rec: dict, key: bytes | None = None) -> str:
+    """The hash a record should carry, by its chain version (version 3: under ``key``)."""
     at = rec["occurred_at"]
     at_text = at if isinstance(at, str) else at.isoformat(timespec="microseconds")
+    if rec.get("chain_version") == KEYED_VERSION:
+        if key is None:
+            raise ValueError(f"record {rec['seq']} is keyed: its digest needs the audit key")
+        return _digest_v3(key, rec.get("key_id"), rec["prev_hash"], rec["seq"], at_text, rec["username"],
+                          rec.get("client"), rec["action"], rec["target"], rec["detail"], rec.get("result"))
     if (rec.get("chain_version") or 1) == 1:
         return _digest(rec["prev_hash"], rec["seq"], at_text, rec["username"], rec["action"],
                        rec["target"], rec["detail"])
@@ -102,19 +237,24 @@ def append(con: duckdb.DuckDBPyConnection, action: str, *, username: str | None 
 
 def _write(con: duckdb.DuckDBPyConnection, at: datetime, action: str, *, username: str | None,
            target: str | None, detail: dict | None, client: str | None, result: str) -> int:
-    last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    if last is None:
-        head = con.execute("SELECT last_seq, last_hash FROM audit_archives ORDER BY last_seq DESC LIMIT 1").fetchone()
-        last = head
+    keys = audit_keys()
+    last = _head(con)
+    _refuse_unkeyed(last, keys)
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at_text = at.isoformat(timespec="microseconds")
     detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail is not None else None
     username = username or cli_user()
-    digest = _digest_v2(prev, seq, at_text, username, client, action, target, detail_text, result)
+    if keys.current is None:
+        version, kid = CHAIN_VERSION, None
+        digest = _digest_v2(prev, seq, at_text, username, client, action, target, detail_text, result)
+    else:
+        version, kid = KEYED_VERSION, keys.current_id
+        digest = _digest_v3(keys.current, kid, prev, seq, at_text, username, client, action, target,
+                            detail_text, result)
     con.execute(
         "INSERT INTO audit_log (seq, occurred_at, username, client, action, target, detail, result, "
-        f"chain_version, prev_hash, hash) VALUES "
-        f"({values(seq, at, username, client, action, target, detail_text, result, CHAIN_VERSION, prev, digest)})"
+        f"chain_version, prev_hash, hash, key_id) VALUES "
+        f"({values(seq, at, username, client, action, target, detail_text, result, version, prev, digest, kid)})"
     )
     return seq
 
@@ -123,15 +263,56 @@ def _write(con: duckdb.DuckDBPyConnection, at: datetime, action: str, *, usernam
 
 @dataclass(frozen=True)
 class Finding:
-    """Where the chain breaks: ``seq`` is the first record altered, removed or inserted."""
+    """Where the chain breaks: ``seq`` is the first record altered, removed or inserted — or, kind
+    ``unverifiable``, the first keyed record whose key is not configured (the chain's links hold
+    but that record's hash cannot be checked: not evidence of tampering, not proof of its absence)."""
 
     seq: int
-    kind: str          # altered | removed | inserted | archive
+    kind: str          # altered | removed | inserted | downgraded | archive | unverifiable
     message: str
     row: int | None = None   # the record where the break shows (after a gap: the one after it)
 
     def as_dict(self) -> dict:
         return {"seq": self.seq, "kind": self.kind, "message": self.message, "row": self.row or self.seq}
+
+
+@dataclass
+class _Tally:
+    """What a walk learned about keys: keyed records verified, those it could not verify."""
+
+    keys: AuditKeys
+    keyed: int = 0
+    keyed_from: int | None = None
+    last_keyed: int | None = None           # the newest keyed record so far (verified or not)
+    unverifiable: int = 0
+    first_unverifiable: tuple | None = None   # (seq, key_id)
+    unknown_keys: dict = field(default_factory=dict)   # key_id -> records
+
+    def unverified(self, rec: dict) -> None:
+        kid = rec.get("key_id") or "?"
+        self.unverifiable += 1
+        self.first_unverifiable = self.first_unverifiable or (rec["seq"], kid)
+        self.unknown_keys[kid] = self.unknown_keys.get(kid, 0) + 1
+        self.last_keyed = rec["seq"]
+
+    def finding(self) -> Finding | None:
+        if not self.unverifiable:
+            return None
+        seq, kid = self.first_unverifiable
+        keys = ", ".join(f"{k} ({n} records)" for k, n in sorted(self.unknown_keys.items()))
+        if self.keys.current is None:
+            return Finding(seq, "unverifiable",
+                           f"未配置审计密钥 no audit key is configured: {self.unverifiable} keyed record(s) from "
+                           f"record {seq} on cannot be verified (written with audit key {keys}); set {KEY_ENV} "
+                           "to the key they were written with")
+        return Finding(seq, "unverifiable",
+                       f"record {seq} was written with audit key {kid}, which is not the configured key "
+                       f"({self.keys.current_id}) nor one in {OLD_KEYS_ENV}: {self.unverifiable} record(s) "
+                       f"cannot be verified (keys {keys})")
+
+    def summary(self) -> dict:
+        return {"key_id": self.keys.current_id, "keyed": self.keyed, "keyed_from": self.keyed_from,
+                "unverifiable": self.unverifiable, "unknown_keys": sorted(self.unknown_keys)}
 
 
 def _live(con: duckdb.DuckDBPyConnection):
@@ -170,26 +351,27 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _walk(records, prev: str, expected: int, total_out: list[int]) -> tuple[Finding | None, str, int]:
+def _walk(records, prev: str, expected: int, total_out: list[int],
+          tally: _Tally) -> tuple[Finding | None, str, int]:
     """Check ``records`` (an iterator of dicts in seq order) continue the chain at (prev, expected)."""
     pending = None
     for rec in records:
         if pending is not None:
-            finding = _judge(pending, rec, prev, expected)
+            finding = _judge(pending, rec, prev, expected, tally)
             if finding:
                 return finding, prev, expected
             prev, expected = pending["hash"], pending["seq"] + 1
         pending = rec
         total_out[0] += 1
     if pending is not None:
-        finding = _judge(pending, None, prev, expected)
+        finding = _judge(pending, None, prev, expected, tally)
         if finding:
             return finding, prev, expected
         prev, expected = pending["hash"], pending["seq"] + 1
     return None, prev, expected
 
 
-def _judge(rec: dict, nxt: dict | None, prev: str, expected: int) -> Finding | None:
+def _judge(rec: dict, nxt: dict | None, prev: str, expected: int, tally: _Tally) -> Finding | None:
     seq = rec["seq"]
     if seq > expected:
         missing = f"{expected}" if seq == expected + 1 else f"{expected}–{seq - 1}"
@@ -197,7 +379,18 @@ def _judge(rec: dict, nxt: dict | None, prev: str, expected: int) -> Finding | N
                        f"record {missing} removed: record {seq} follows record {expected - 1}", seq)
     if seq < expected:
         return Finding(seq, "inserted", f"record {seq} inserted: it repeats or reorders the sequence")
-    own = record_digest(rec)
+    keyed = rec.get("chain_version") == KEYED_VERSION
+    key = tally.keys.known.get(rec.get("key_id")) if keyed else None
+    if keyed and not isinstance(rec.get("key_id"), str):
+        return Finding(seq, "altered", f"record {seq} altered: it is marked keyed (chain version 3) but names no key")
+    if keyed and key is None:
+        # its own hash cannot be checked without the key; its link to the record before still can,
+        # and the next record's link to it is checked when that record is judged
+        if rec["prev_hash"] != prev:
+            return Finding(seq, "inserted", f"record {seq} inserted: it does not chain to record {seq - 1}")
+        tally.unverified(rec)
+        return None
+    own = record_digest(rec, key)
     if own != rec["hash"]:
         if nxt is not None and nxt["prev_hash"] == rec["hash"]:
             return Finding(seq, "altered", f"record {seq} altered: its fields no longer match its hash")
@@ -211,14 +404,27 @@ def _judge(rec: dict, nxt: dict | None, prev: str, expected: int) -> Finding | N
     if rec["prev_hash"] != prev:
         return Finding(seq, "inserted",
                        f"record {seq} inserted: it does not chain to record {seq - 1}")
+    if keyed:
+        tally.keyed += 1
+        tally.keyed_from = tally.keyed_from or seq
+        tally.last_keyed = seq
+    elif tally.last_keyed is not None:
+        return Finding(seq, "downgraded",
+                       f"record {seq} carries no audit key but follows keyed record {tally.last_keyed}: Shanhai "
+                       "never writes an unkeyed record after a keyed one, so it was rewritten without the key")
     return None
 
 
-def check(con: duckdb.DuckDBPyConnection) -> tuple[Finding | None, dict]:
+def check(con: duckdb.DuckDBPyConnection, keys: AuditKeys | None = None) -> tuple[Finding | None, dict]:
     """Walk the archive files, then the table, as one chain.
 
-    Returns (the first finding or None, a summary ``{"archives", "archived", "live", "head"}``).
+    Keyed records (version 3) are verified with ``keys`` (default :func:`audit_keys`). Returns (the
+    first finding or None, a summary ``{"archives", "archived", "live", "head", "key_id", "keyed",
+    "keyed_from", "unverifiable", "unknown_keys"}``). A break (altered, removed, inserted, downgraded,
+    archive) comes with an empty summary; when the links all hold but keyed records could not be
+    verified, the finding is the first of them, kind ``unverifiable``, with the full summary.
     """
+    tally = _Tally(keys if keys is not None else audit_keys())
     prev, expected = GENESIS, 1
     counted = [0]
     listed = archives(con)
@@ -228,26 +434,29 @@ def check(con: duckdb.DuckDBPyConnection) -> tuple[Finding | None, dict]:
             return Finding(arc["first_seq"], "archive",
                            f"archive of records {arc['first_seq']}–{arc['last_seq']} is missing: {path}"), {}
         if _sha256(path) != arc["sha256"]:
-            finding, _, _ = _walk(_archive_rows(path), prev, expected, [0])
+            finding, _, _ = _walk(_archive_rows(path), prev, expected, [0], tally)
             return finding or Finding(arc["first_seq"], "archive",
                                       f"archive {path} changed since it was written (sha256 differs)"), {}
-        finding, prev, expected = _walk(_archive_rows(path), prev, expected, counted)
+        finding, prev, expected = _walk(_archive_rows(path), prev, expected, counted, tally)
         if finding:
             return finding, {}
         if prev != arc["last_hash"] or expected != arc["last_seq"] + 1:
             return Finding(arc["last_seq"], "archive", f"archive {path} ends elsewhere than its listing says"), {}
     archived = counted[0]
-    finding, prev, expected = _walk(_live(con), prev, expected, counted)
+    finding, prev, expected = _walk(_live(con), prev, expected, counted, tally)
+    if finding:
+        return finding, {}
     summary = {"archives": len(listed), "archived": archived, "live": counted[0] - archived,
-               "head": None if expected == 1 else {"seq": expected - 1, "hash": prev}}
-    return finding, summary
+               "head": None if expected == 1 else {"seq": expected - 1, "hash": prev}, **tally.summary()}
+    return tally.finding(), summary
 
 
 def verify(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The sequence number of the first record that breaks the chain, or None if it is intact.
+    """The sequence number of the first record that breaks the chain or cannot be verified (a
+    keyed record whose key is not configured), or None if the chain is intact.
 
     For a removed record this is the record after the gap (the one that no longer fits); use
-    :func:`check` for the removed record's own number and a sentence.
+    :func:`check` for the removed record's own number, the kind and a sentence.
     """
     finding, _ = check(con)
     if finding is None:
@@ -282,14 +491,20 @@ def archive(con: duckdb.DuckDBPyConnection, folder: str | Path, *, retention: in
             username: str | None = None) -> dict | None:
     """Move records older than the retention period into a JSON-lines file in ``folder``.
 
-    The file holds every field of each record, chain included; ``audit_archives`` lists it with
-    its sha256 and chain ends, and :func:`check` verifies it with the table. Refuses to archive a
-    broken chain. Returns the listing, or None when no record is old enough.
+    The file holds every field of each record, chain and key id included; ``audit_archives``
+    lists it with its sha256 and chain ends, and :func:`check` verifies it with the table (keyed
+    records with the key). Refuses to archive a broken chain, and a keyed one without the key;
+    records of a key that is no longer configured are archived unchanged. Returns the listing, or None when no record is old enough.
     """
     days = retention_days(retention)
-    finding, _ = check(con)
+    keys = check_writable(con)
+    finding, _ = check(con, keys)
+    if finding is not None and finding.kind == "unverifiable" and keys.current is not None:
+        # records of a retired or lost key whose links hold: archived unchanged, still unverifiable
+        finding = None
     if finding is not None:
-        raise ShanhaiError(f"the audit chain is broken ({finding.message}): archive refused, "
+        state = "cannot be verified" if finding.kind == "unverifiable" else "is broken"
+        raise ShanhaiError(f"the audit chain {state} ({finding.message}): archive refused, "
                            "run `shanhai audit verify` and investigate first")
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     cutoff = now - timedelta(days=days)

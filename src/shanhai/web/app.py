@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shanhai import __version__
 from shanhai.errors import NotFoundError, ShanhaiError
-from shanhai.store import open_store
+from shanhai.store import audit, open_store
 from shanhai.store.scope import OutOfScopeError
 from shanhai.web import deps
 from shanhai.web import jobs as _jobs
@@ -150,6 +150,11 @@ def create_app(db_path: Path, *, secret_key: str | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         store = open_store(db_path)  # writable: takes DuckDB's lock, upgrades an older file
+        try:
+            audit.check_writable(store.con)  # a malformed audit key, or a keyed log and none: refuse to start
+        except BaseException:
+            store.close()
+            raise
         runner = _jobs.JobRunner(store)
         app.state.store = store
         app.state.jobs = runner

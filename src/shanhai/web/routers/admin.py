@@ -189,14 +189,21 @@ def audit_page(request: Request, username: str | None = None, action: str | None
     actions = [a for (a,) in store.con.execute("SELECT DISTINCT action FROM audit_log ORDER BY 1").fetchall()]
     verified = None
     if verify:
-        finding, summary = audit.check(store.con)
+        keys = audit.audit_keys()
+        finding, summary = audit.check(store.con, keys)
         broken = None if finding is None else finding.seq
         entries = store.con.execute("SELECT count(*) FROM audit_log").fetchone()[0]
-        verified = {"ok": finding is None, "broken": broken, "entries": entries,
+        unverifiable = finding is not None and finding.kind == "unverifiable"
+        # keyed / unkeyed: intact, with or without an audit key configured; unverifiable: keyed
+        # records whose key is not configured (links hold); broken: altered, removed or inserted
+        outcome = ("unverifiable" if unverifiable else "broken" if finding is not None
+                   else "keyed" if keys.current is not None else "unkeyed")
+        verified = {"ok": finding is None, "broken": broken, "entries": entries, "outcome": outcome,
                     "kind": finding.kind if finding else None, "message": finding.message if finding else None,
-                    "archived": summary.get("archived", 0)}
-        deps.audit(request, store, "audit.verify", detail={"ok": finding is None, "broken": broken},
-                   result="success" if finding is None else "chain_broken")
+                    "archived": summary.get("archived", 0), "key_id": keys.current_id,
+                    "keyed": summary.get("keyed", 0), "unverifiable": summary.get("unverifiable", 0)}
+        deps.audit(request, store, "audit.verify", detail={"ok": finding is None, "broken": broken, "outcome": outcome},
+                   result="success" if finding is None else "unverifiable" if unverifiable else "chain_broken")
     filters = _filters(username, action, target, since, until)
     query = urlencode([("from" if k == "since" else "to" if k == "until" else k, v)
                        for k, v in filters.items() if v])
@@ -215,9 +222,10 @@ def audit_export(request: Request, format: str = "csv", username: str | None = N
     where = _audit_where(username, action, target, since, until)
     rows = store.con.execute(
         f"SELECT seq, occurred_at, username, client, action, target, result, detail::VARCHAR, chain_version, "
-        f"prev_hash, hash FROM audit_log WHERE {where} ORDER BY seq LIMIT {EXPORT_LIMIT}").fetchall()
+        f"prev_hash, hash, key_id FROM audit_log WHERE {where} ORDER BY seq LIMIT {EXPORT_LIMIT}").fetchall()
     headers = ["序号 seq", "时间 (UTC) occurred_at", "用户 username", "地址 client", "操作 action", "对象 target",
-               "结果 result", "详情 detail", "链版本 chain_version", "前一哈希 prev_hash", "哈希 hash"]
+               "结果 result", "详情 detail", "链版本 chain_version", "前一哈希 prev_hash", "哈希 hash",
+               "审计密钥标识 key_id"]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     deps.audit(request, store, "export", target="audit_log",
                detail={"format": format, "rows": len(rows), **_filters(username, action, target, since, until)})
