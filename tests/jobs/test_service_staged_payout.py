@@ -108,6 +108,17 @@ def test_a_staged_award_is_paid_one_stage_at_a_time_and_adds_up_exactly(env):
     ledger = sp.payments_list(store, county, item_id=item)[0]
     # 10.0000 ÷ 33.3333 = 30.00003 % → "30"
     assert (ledger["state_label"], ledger["progress"]) == ("分期兑现中", "1/2 期 · 已兑现 30%")
+    # the exported payment list (兑现名单) shows the approved amount, what is paid so far and how far
+    import fastexcel
+
+    from shanhai.reports.service_excel import payments_bytes
+
+    sheet = fastexcel.read_excel(payments_bytes([ledger], scope={"adcode": "330681"})).load_sheet(
+        "兑现名单", header_row=None).to_arrow().to_pylist()
+    values = [list(r.values()) for r in sheet]
+    assert values[1][6:8] == ["兑现金额(万元)", "已兑现(万元)"]
+    assert [float(v) for v in values[2][6:8]] == [33.3333, 10.0] and "1/2 期 · 已兑现 30%" in values[2][9]
+    assert values[3][0] == "合计" and [float(v) for v in values[3][6:8]] == [33.3333, 10.0]
     assert {x["item_id"]: x for x in sp.for_firm(store, uscc, year=y)}[item]["payout_state"] == "paying"
     with pytest.raises(ShanhaiError, match="下一期是第 2 期「验收」"):
         sp.pay(store, county, item, actor="officer", on="2025-09-01", uscc=uscc, stage="完工")

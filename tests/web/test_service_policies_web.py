@@ -113,9 +113,10 @@ def test_payout_forms_move_an_award_to_paid_and_are_audited(world):
     rows = _rows(data, "兑现名单")
     header = rows[1]
     assert header == ["序号", "企业名称", "统一社会信用代码", "所属区县", "政策事项", "文件依据", "兑现金额(万元)",
-                      "开户行/账号", "备注"]
+                      "已兑现(万元)", "开户行/账号", "备注"]
     row = rows[2]
-    assert row[2] == uscc and float(row[6]) > 0
+    assert row[2] == uscc and float(row[6]) > 0 and float(row[7]) == float(row[6])  # paid whole: paid = approved
+    assert row[9].startswith("已兑现")
     cur = world.app.state.store.con.cursor()
     acts = dict(cur.execute("SELECT action, count(*) FROM audit_log WHERE action IN "
                             "('service.paid', 'view_enterprise', 'export') GROUP BY 1").fetchall())
