@@ -43,6 +43,7 @@ def test_export_csv_xlsx_jsonl_inert_and_audited(tmp_path):
     assert _run("export", str(tmp_path / "a.jsonl"), "--user", "zhang", "--db", str(db)).exit_code == 0
     lines = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text("utf-8").splitlines()]
     assert [r["username"] for r in lines] == ["zhang"] and lines[0]["client"] == "10.1.1.2"
+    assert "key_id" in lines[0] and lines[0]["key_id"] is None       # unkeyed log: no audit key
     listed = json.loads(_run("list", "--action", "export", "--json", "--db", str(db)).stdout)
     assert len(listed) == 3 and {r["target"] for r in listed} == {"audit_log"}
     assert _run("verify", "--db", str(db)).exit_code == 0

@@ -19,10 +19,12 @@ from shanhai.store import audit, default_db_path, open_store
 app = typer.Typer(help="审计日志 Verify, archive, export and list the tamper-evident audit log.",
                   no_args_is_help=True)
 
+# key_id: the audit key a version-3 record was signed with, which whoever checks an export needs
 COLUMNS = ("seq", "occurred_at", "username", "client", "action", "target", "result", "detail",
-           "chain_version", "prev_hash", "hash")
+           "chain_version", "prev_hash", "hash", "key_id")
 HEADERS = ("序号 seq", "时间 (UTC) occurred_at", "用户 username", "地址 client", "操作 action", "对象 target",
-           "结果 result", "详情 detail", "链版本 chain_version", "前一哈希 prev_hash", "哈希 hash")
+           "结果 result", "详情 detail", "链版本 chain_version", "前一哈希 prev_hash", "哈希 hash",
+           "审计密钥标识 key_id")
 ActionOption = Annotated[str | None, typer.Option("--action", help="操作前缀 Only actions starting with this.")]
 UserOption = Annotated[str | None, typer.Option("--user", help="用户 Only this account name (substring).")]
 SinceOption = Annotated[str | None, typer.Option("--since", help="起始日期 From this day (YYYY-MM-DD, UTC).")]
