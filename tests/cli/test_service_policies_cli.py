@@ -15,6 +15,7 @@ from shanhai.cli.app import app
 from shanhai.errors import ShanhaiError
 from shanhai.jobs import service_policies as sp
 from shanhai.store import open_store
+from service_test_items import STAGES_30_70, install_items, item_toml, qualifying_firm
 
 ITEM = "shengzhou-digital-titles-2023"
 
@@ -89,37 +90,12 @@ def test_bad_input_is_one_line(db):
     assert refused(res, "not a date")
 
 
-STAGED = """
-name = "test-cli-staged"
-display_name = "测试分期事项"
-tier = "other"
-version = "1"
-document = "测试文件（非真实政策）"
-source = "test item (not a real policy)"
-valid_from = 2015-01-01
-adcode = "330681"
-payment_mode = "no_application"
-notice_days = 0
-[amount]
-kind = "fixed"
-value = 100.0001
-cap = 200
-lifetime_cap = 300
-stages = [{label = "完工", share = 0.3}, {label = "验收", share = 0.7}]
-[[conditions]]
-id = "T-1"
-label = "数字化改造投入"
-field = "digital_spend"
-op = ">="
-value = 10
-"""
+STAGED = item_toml("test-cli-staged", "100.0001", "cap = 200\nlifetime_cap = 300\n" + STAGES_30_70,
+                   display="测试分期事项")
 
 
 def test_staged_item_is_paid_stage_by_stage_from_the_command_line(small_db, tmp_path, monkeypatch):
-    folder = tmp_path / "policy" / "service"
-    folder.mkdir(parents=True)
-    (folder / "test-cli-staged.toml").write_text(STAGED, "utf-8")
-    monkeypatch.setenv("SHANHAI_POLICY_DIR", str(tmp_path / "policy"))
+    install_items(tmp_path, monkeypatch, {"test-cli-staged": STAGED})
     db = tmp_path / "staged.duckdb"
     shutil.copy(small_db, db)
     res = CliRunner().invoke(app, ["service", "item", "test-cli-staged"])
@@ -130,12 +106,7 @@ def test_staged_item_is_paid_stage_by_stage_from_the_command_line(small_db, tmp_
     assert (doc["cap"], doc["lifetime_cap"], doc["once_per_firm"], [s["label"] for s in doc["stages"]]) == \
         (200, 300, False, ["完工", "验收"])
     with open_store(db) as store:
-        y = sp.latest_year(store)
-        uscc = store.con.execute(f"SELECT uscc FROM enterprises WHERE county_adcode = '330681' AND status = 'active' "
-                                 f"AND uscc IN (SELECT uscc FROM enterprise_years WHERE year = {y}) ORDER BY uscc "
-                                 "LIMIT 1").fetchone()[0]
-        store.con.execute(f"DELETE FROM service_facts WHERE uscc = '{uscc}' AND year = {y}")
-        store.con.execute(f"INSERT INTO service_facts (uscc, year, digital_spend) VALUES ('{uscc}', {y}, 50)")
+        uscc = qualifying_firm(store, (sp.latest_year(store),))
     assert run(db, "match", "--region", "330681", "--items", "test-cli-staged").exit_code == 0
     for args in (["confirm", "test-cli-staged", uscc, "--on", "2025-06-01"],
                  ["notice", "test-cli-staged", "--uscc", uscc, "--on", "2025-06-01"],

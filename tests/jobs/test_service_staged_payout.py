@@ -15,61 +15,27 @@ from shanhai.errors import ShanhaiError
 from shanhai.jobs import service_policies as sp
 from shanhai.store import open_store
 from shanhai.store.scope import Scope
+from service_test_items import STAGES_30_70, install_items, item_toml, qualifying_firm
 
-ITEM = """
-name = "{name}"
-display_name = "测试事项 {name}"
-tier = "other"
-version = "1"
-document = "测试文件（非真实政策）"
-source = "test item (not a real policy)"
-valid_from = 2015-01-01
-adcode = "330681"
-payment_mode = "no_application"
-notice_days = 0
-{group}
-[amount]
-kind = "fixed"
-value = {value}
-{extra}
-[[conditions]]
-id = "T-1"
-label = "数字化改造投入"
-field = "digital_spend"
-op = ">="
-value = 10
-wording = "以上"
-"""
-STAGES = 'stages = [{label = "完工", share = 0.3}, {label = "验收", share = 0.7}]'
 ITEMS = {
-    "test-staged": ("33.3333", STAGES, ""),
-    "test-plain": ("12.3456", "", ""),
-    "test-life": ("33.3333", "lifetime_cap = 50", 'stacking_group = "g-life"'),
-    "test-life-b": ("40", "lifetime_cap = 50", 'stacking_group = "g-life"'),
-    "test-once": ("20", "once_per_firm = true", ""),
+    "test-staged": item_toml("test-staged", "33.3333", STAGES_30_70),
+    "test-plain": item_toml("test-plain", "12.3456"),
+    "test-life": item_toml("test-life", "33.3333", "lifetime_cap = 50", 'stacking_group = "g-life"'),
+    "test-life-b": item_toml("test-life-b", "40", "lifetime_cap = 50", 'stacking_group = "g-life"'),
+    "test-once": item_toml("test-once", "20", "once_per_firm = true"),
 }
 D = Decimal
 
 
 @pytest.fixture()
 def env(small_db, tmp_path, monkeypatch):
-    folder = tmp_path / "policy" / "service"
-    folder.mkdir(parents=True)
-    for name, (value, extra, group) in ITEMS.items():
-        (folder / f"{name}.toml").write_text(ITEM.format(name=name, value=value, extra=extra, group=group), "utf-8")
-    monkeypatch.setenv("SHANHAI_POLICY_DIR", str(tmp_path / "policy"))
+    install_items(tmp_path, monkeypatch, ITEMS)
     path = tmp_path / "staged.duckdb"
     shutil.copy(small_db, path)
     with open_store(path) as store:
         y = sp.latest_year(store)
-        uscc = store.con.execute(f"SELECT uscc FROM enterprises WHERE county_adcode = '330681' AND status = 'active' "
-                                 f"AND uscc IN (SELECT uscc FROM enterprise_years WHERE year = {y}) ORDER BY uscc "
-                                 "LIMIT 1").fetchone()[0]
         years = (y - 2, y - 1, y)
-        store.con.execute(f"DELETE FROM service_facts WHERE uscc = '{uscc}' AND year IN {years}")
-        for x in years:
-            store.con.execute(f"INSERT INTO service_facts (uscc, year, digital_spend) VALUES ('{uscc}', {x}, 50)")
-        yield store, uscc, years, Scope.of(store, "330681")
+        yield store, qualifying_firm(store, years), years, Scope.of(store, "330681")
 
 
 def _run(store, year, items):

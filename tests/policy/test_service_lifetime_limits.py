@@ -13,33 +13,10 @@ import pytest
 from shanhai.policy._load import PolicyError
 from shanhai.policy._rules import Facts, explain_amount, stage_split
 from shanhai.policy._service import parse_item, service_items
-
-BASE = """
-name = "{name}"
-display_name = "测试"
-tier = "other"
-version = "1"
-document = "测试文件"
-source = "test item (not a real policy)"
-valid_from = 2020-01-01
-adcode = "330681"
-payment_mode = "no_application"
-{group}
-[amount]
-kind = "fixed"
-value = 100
-{extra}
-[[conditions]]
-id = "T-1"
-label = "数字化改造投入"
-field = "digital_spend"
-op = ">="
-value = 10
-"""
-
+from service_test_items import install_items, item_toml
 
 def _item(extra: str, name: str = "t-limits", group: str = ""):
-    return parse_item(tomllib.loads(BASE.format(name=name, extra=extra, group=group)), f"{name}.toml")
+    return parse_item(tomllib.loads(item_toml(name, 100, extra, group)), f"{name}.toml")
 
 
 def test_limits_are_parsed_and_shown():
@@ -72,14 +49,10 @@ def test_bad_limits_are_one_clear_error(extra, message):
 
 
 def test_the_items_of_a_group_must_state_the_same_limits(tmp_path, monkeypatch):
-    folder = tmp_path / "policy" / "service"
-    folder.mkdir(parents=True)
     group = 'stacking_group = "g-x"'
-    (folder / "t-a.toml").write_text(BASE.format(name="t-a", extra="lifetime_cap = 300", group=group), "utf-8")
-    (folder / "t-b.toml").write_text(BASE.format(name="t-b", extra="lifetime_cap = 300", group=group), "utf-8")
-    monkeypatch.setenv("SHANHAI_POLICY_DIR", str(tmp_path / "policy"))
+    install_items(tmp_path, monkeypatch, {name: item_toml(name, 100, "lifetime_cap = 300", group) for name in ("t-a", "t-b")})
     assert service_items()["t-b"].amount.lifetime_cap == 300.0
-    (folder / "t-b.toml").write_text(BASE.format(name="t-b", extra="once_per_firm = true", group=group), "utf-8")
+    install_items(tmp_path, monkeypatch, {"t-b": item_toml("t-b", 100, "once_per_firm = true", group)})
     with pytest.raises(PolicyError, match="t-b: amount.lifetime_cap/once_per_firm .* differ from t-a .* same "
                                           "stacking_group 'g-x'"):
         service_items()

@@ -13,49 +13,21 @@ from fastapi.testclient import TestClient
 from shanhai.jobs import service_policies as sp
 from shanhai.store import accounts, open_store
 from shanhai.web.app import create_app
+from service_test_items import STAGES_30_70, install_items, item_toml, qualifying_firm
 from web_helpers import PASSWORD, csrf_of, make_client, sign_in
 
 ITEM = "test-web-staged"
-TOML = f"""
-name = "{ITEM}"
-display_name = "测试分期事项"
-tier = "other"
-version = "1"
-document = "测试文件（非真实政策）"
-source = "test item (not a real policy)"
-valid_from = 2015-01-01
-adcode = "330681"
-payment_mode = "no_application"
-notice_days = 0
-[amount]
-kind = "fixed"
-value = 100.0001
-lifetime_cap = 300
-stages = [{{label = "完工", share = 0.3}}, {{label = "验收", share = 0.7}}]
-[[conditions]]
-id = "T-1"
-label = "数字化改造投入"
-field = "digital_spend"
-op = ">="
-value = 10
-"""
+TOML = item_toml(ITEM, "100.0001", "lifetime_cap = 300\n" + STAGES_30_70, display="测试分期事项")
 
 
 @pytest.fixture()
 def web(small_db, tmp_path, monkeypatch):
-    folder = tmp_path / "policy" / "service"
-    folder.mkdir(parents=True)
-    (folder / f"{ITEM}.toml").write_text(TOML, "utf-8")
-    monkeypatch.setenv("SHANHAI_POLICY_DIR", str(tmp_path / "policy"))
+    install_items(tmp_path, monkeypatch, {ITEM: TOML})
     path = tmp_path / "web.duckdb"
     shutil.copy(small_db, path)
     with open_store(path) as store:
         y = sp.latest_year(store)
-        uscc = store.con.execute(f"SELECT uscc FROM enterprises WHERE county_adcode = '330681' AND status = 'active' "
-                                 f"AND uscc IN (SELECT uscc FROM enterprise_years WHERE year = {y}) ORDER BY uscc "
-                                 "LIMIT 1").fetchone()[0]
-        store.con.execute(f"DELETE FROM service_facts WHERE uscc = '{uscc}' AND year = {y}")
-        store.con.execute(f"INSERT INTO service_facts (uscc, year, digital_spend) VALUES ('{uscc}', {y}, 50)")
+        uscc = qualifying_firm(store, (y,))
         sp.run(store, region="330681", year=y, items=ITEM, user="tests")
         accounts.add_user(store, "st-county", PASSWORD, "county", "330681", "分期测试")
     app = create_app(path, secret_key="staged-web-tests")
