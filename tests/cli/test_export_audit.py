@@ -295,8 +295,15 @@ def test_the_chain_verifies_after_exports(province, copy, tmp_path):
     assert res.exit_code == 0, res.output
 
 
-def test_export_is_read_only_on_the_web():
-    """The web's activity view counts `export` among the actions that change no data."""
-    from shanhai.web.screens import READ_ONLY_ACTIONS
+def test_export_is_read_only_on_the_web(copy, province, tmp_path):
+    """The web's cached views count `export` among the actions that change no data: a command-line
+    export leaves the head of the data-changing records where it was."""
+    from shanhai.web.screens import READ_ONLY_ACTIONS, _changing
 
     assert "export" in READ_ONLY_ACTIONS
+    before = _head(copy)
+    res = invoke(*_argv("alerts export", CASES["alerts export"][0], copy, tmp_path / "out", province[1]))
+    assert res.exit_code == 0, res.output
+    with open_store(copy, read_only=True) as store:
+        assert store.con.execute(_changing(before)).fetchone()[0] is None
+        assert store.con.execute(f"SELECT count(*) FROM audit_log WHERE seq > {before}").fetchone()[0] == 1

@@ -170,7 +170,7 @@ def rank_lead(lead_id: Annotated[str, typer.Argument(help="线索编号 Lead id 
         from shanhai.reports.coop_excel import rank_workbook
 
         _write(xlsx, rank_workbook(doc), db, f"coop:lead:{lead_id}", kind="coop_lead_rank", lead=lead_id,
-               year=year, rows=len(doc["ranked"]), basis=doc["basis"])
+               year=doc["basis"]["year"], rows=len(doc["ranked"]), basis=doc["basis"])
     if json_output:
         emit_json({**doc, "ranked": doc["ranked"][:limit]})
         return

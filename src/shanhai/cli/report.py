@@ -113,7 +113,7 @@ def monthly(
         data, name, media_type = report.render(store, scope, region, month, fmt, lang, issuer=issuer)
         target = _write(out_path, name, data)
         audit_export(store, f"monthly:{region or '330000'}", target, kind="briefing.monthly", format=fmt, lang=lang,
-                     region=region or "330000", month=month or "")
+                     region=region or "330000", month=f"{report._month(store, month):%Y-%m}")
     doc = {"path": str(target), "bytes": len(data), "media_type": media_type, "region": region or "330000",
            "month": month, "format": fmt, "lang": lang}
     if json_output:
