@@ -19,8 +19,13 @@ def run(db, *args):
 
 
 @pytest.fixture(scope="module")
-def db(small_evaluated):
-    return small_evaluated[0]
+def db(small_evaluated, tmp_path_factory):
+    """A copy: --xlsx records the export in the audit log, and the session's database stays as built."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("chains_cli") / "chains.duckdb"
+    shutil.copy(small_evaluated[0], path)
+    return path
 
 
 def test_list_and_show(db):

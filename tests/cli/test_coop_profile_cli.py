@@ -51,8 +51,13 @@ def invoke(*args: str):
 
 
 @pytest.fixture(scope="module")
-def db(small_db):
-    return str(small_db)
+def db(small_db, tmp_path_factory):
+    """A copy: --xlsx records the export in the audit log, and the session's database stays as built."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("coop_profile_cli") / "coop.duckdb"
+    shutil.copy(small_db, path)
+    return str(path)
 
 
 def test_profile_json_and_table(db):

@@ -48,10 +48,15 @@ def invoke(*args: str):
 
 
 @pytest.fixture(scope="module")
-def env(small_db):
-    with open_store(small_db, read_only=True) as store:
+def env(small_db, tmp_path_factory):
+    """A copy: --xlsx records the export in the audit log, and the session's database stays as built."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("opportunities_cli") / "opportunities.duckdb"
+    shutil.copy(small_db, path)
+    with open_store(path, read_only=True) as store:
         county = store.con.execute("SELECT adcode FROM lead_industries ORDER BY adcode LIMIT 1").fetchone()[0]
-    return {"db": str(small_db), "county": county}
+    return {"db": str(path), "county": county}
 
 
 def test_json_is_one_document(env):

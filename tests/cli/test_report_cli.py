@@ -59,7 +59,7 @@ def test_writes_a_word_briefing_into_a_folder(env, tmp_path):
     assert action == "export" and target == env.run
     detail = json.loads(detail)
     assert detail["kind"] == "briefing.mujun" and detail["format"] == "docx" and detail["region"] == env.county
-    assert detail["file"] == str(path)
+    assert detail["path"] == str(path.resolve()) and detail["bytes"] == path.stat().st_size   # absolute, as every export
 
 
 def test_json_and_english_workbook(env, tmp_path):

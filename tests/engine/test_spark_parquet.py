@@ -27,11 +27,16 @@ YEAR = 2023
 
 @pytest.fixture(scope="module")
 def dataset(small_db, tmp_path_factory):
-    """The small province exported to Parquet by the command, and its folder."""
+    """The small province exported to Parquet by the command, and its folder (exported from a copy:
+    the export is recorded in the audit log, and the session's database stays as built)."""
+    import shutil
+
     from shanhai.cli.app import app
 
-    folder = tmp_path_factory.mktemp("parquet") / "province"
-    result = CliRunner().invoke(app, ["db", "export-parquet", str(folder), "--db", str(small_db), "--json"])
+    base = tmp_path_factory.mktemp("parquet")
+    folder, copy = base / "province", base / "exported.duckdb"
+    shutil.copy(small_db, copy)
+    result = CliRunner().invoke(app, ["db", "export-parquet", str(folder), "--db", str(copy), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["source"] == f"parquet://{folder.resolve()}"

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, fmt, lazy_progress, out
 from shanhai.cli.parquet import EngineOption, SourceOption, SparkMasterOption, configure_engine
 from shanhai.store import default_db_path, open_store
 from shanhai.store.audit import cli_user
@@ -194,4 +194,6 @@ def export(xlsx: Annotated[Path, typer.Option("--xlsx", help="Excel 文件 Workb
         doc = ja.list_alerts(store, Scope.province(), region, status=status, limit=100_000)
         tks = ja.list_tasks(store, Scope.province(), region, limit=100_000)
     xlsx.write_bytes(alerts_workbook(doc, tks))
+    audit_export(db, f"alerts:{doc['region']['adcode']}", xlsx, kind="alerts", region=doc["region"]["adcode"],
+                 status=doc["status"], rows=len(doc["alerts"]), tasks=len(tks["tasks"]), latest_run=doc["latest_run"])
     out.print(f"已写出 written: {xlsx}")

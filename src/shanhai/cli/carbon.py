@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, fmt, lazy_progress, out
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -243,12 +243,11 @@ def export(xlsx: Annotated[Path, typer.Option("--xlsx", help="写出 Excel Write
     """导出 Excel The 碳效码 workbook of a run and year: firms, industries, low-carbon share, factors, notes."""
     from shanhai.jobs import carbon as jc
     from shanhai.reports.carbon_excel import workbook_bytes
-    from shanhai.store.audit import append, cli_user
 
     with open_store(db or default_db_path()) as store:
         doc = jc.export_doc(store, _scope(store, region), run, year=year)
         data = workbook_bytes(doc)
-        append(store.con, "export", username=cli_user(), target=f"carbon:{doc['run']['run_id']}",
-               detail={"kind": "carbon", "run": doc["run"]["run_id"], "region": doc["scope"]["adcode"], "year": doc["year"]})
-    xlsx.write_bytes(data)
+        xlsx.write_bytes(data)
+        audit_export(store, f"carbon:{doc['run']['run_id']}", xlsx, kind="carbon", run=doc["run"]["run_id"],
+                     region=doc["scope"]["adcode"], year=doc["year"], rows=len(doc["grades"]["firms"]))
     out.print(f"已写出 written: {xlsx}")

@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -74,7 +74,8 @@ def _balance_table(doc: dict) -> Table:
     return t
 
 
-def _write_xlsx(store, path: Path, region: str | None, rules: str) -> None:
+def _write_xlsx(store, path: Path, region: str | None, rules: str) -> dict:
+    """Write the ledger workbook; returns what it was made from, for :func:`_audit_xlsx`."""
     from shanhai.jobs import transition as jt
     from shanhai.reports.transition_excel import workbook_bytes
 
@@ -82,6 +83,15 @@ def _write_xlsx(store, path: Path, region: str | None, rules: str) -> None:
     data = workbook_bytes(doc)
     path.write_bytes(data)
     out.print(f"已写出 written: {path}")
+    return doc
+
+
+def _audit_xlsx(db: Path | None, path: Path, doc: dict) -> None:
+    """Record the workbook in the audit log, once the read-only store is closed (as the web's 腾笼换鸟台账)."""
+    reg = doc["region"]
+    audit_export(db, f"transition:{reg['adcode']}", path, kind="transition", region=reg["adcode"],
+                 rows=len(doc["register"]["actions"]), actions=len(doc["register"]["actions"]),
+                 allocations=len(doc["allocations"]), rule_set=doc["basis"]["rule_set"])
 
 
 @app.command("actions")
@@ -230,7 +240,9 @@ def balance(
     with _open(db) as store:
         doc = jt.balances(store, Scope.province(), region, year=year)
         if xlsx:
-            _write_xlsx(store, xlsx, region, "default")
+            written = _write_xlsx(store, xlsx, region, "default")
+    if xlsx:
+        _audit_xlsx(db, xlsx, written)
     if json_output:
         emit_json(jt.plain(doc))
         return
@@ -270,4 +282,5 @@ def export(
 ) -> None:
     """导出台账 Write the ledger workbook: register, balances, allocations, progress, notes."""
     with _open(db) as store:
-        _write_xlsx(store, xlsx, region, rules)
+        written = _write_xlsx(store, xlsx, region, rules)
+    _audit_xlsx(db, xlsx, written)

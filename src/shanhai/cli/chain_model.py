@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, fmt, lazy_progress, out
 from shanhai.store import default_db_path, open_store
 
 RecomputeAfterImport = Annotated[bool, typer.Option(
@@ -97,6 +97,8 @@ def chains_export(
         raise ShanhaiError(f"{file}: the export is an Excel workbook: give a file name ending in .xlsx")
     with open_store(db or default_db_path(), read_only=True) as store:
         result = chain_model.export_chains(store, file)
+    audit_export(db, "chains", file, kind="chain_model", chains=result["chains"], rows=result["segments"],
+                 segments=result["segments"])
     if json_output:
         emit_json(result)
         return

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shanhai.cli import chain_model
-from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -129,6 +129,10 @@ def panorama(
         from shanhai.reports.chains_excel import panorama_workbook
 
         _write(xlsx, panorama_workbook(doc))
+        area = doc["region"]["code"]
+        audit_export(db, f"chains:panorama:{doc['chain']['chain_id']}:{area}", xlsx, kind="chain_panorama",
+                     region=area, chain=doc["chain"]["chain_id"], year=doc["basis"]["year"],
+                     run=doc["basis"]["run_id"], rows=len(doc["segments"]), basis=doc["basis"])
     if json_output:
         emit_json(doc)
         return
@@ -167,6 +171,10 @@ def targets(
         from shanhai.reports.chains_excel import targets_workbook
 
         _write(xlsx, targets_workbook(doc))
+        area = doc["region"]["code"]
+        audit_export(db, f"chains:targets:{area}", xlsx, kind="chain_targets", region=area, chain=chain,
+                     year=doc["basis"]["year"], run=doc["basis"]["run_id"], rows=len(doc["targets"]),
+                     masked=sum(1 for t in doc["targets"] if t.get("masked")), basis=doc["basis"])
     if json_output:
         emit_json(doc)
         return

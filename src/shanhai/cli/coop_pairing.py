@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, fmt, lazy_progress, out
 from shanhai.errors import ShanhaiError
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
@@ -30,12 +30,15 @@ def _check_xlsx(xlsx: Path | None, force: bool) -> None:
         raise ShanhaiError(f"{xlsx} already exists: choose another --xlsx, or pass --force to overwrite it")
 
 
-def _write(xlsx: Path | None, doc: dict, json_output: bool) -> None:
+def _write(xlsx: Path | None, doc: dict, json_output: bool, db: Path | None) -> None:
     if xlsx is None:
         return
     from shanhai.reports.pairing_excel import plan_workbook
 
     xlsx.write_bytes(plan_workbook(doc))
+    audit_export(db, f"coop:pairing:{doc['run_id']}", xlsx, kind="pairing_plan", plan=doc["run_id"],
+                 region=doc["options"].get("region"), year=doc["options"].get("year"), rows=len(doc["pairs"]),
+                 counties=len(doc["counties"]), masked=doc.get("masked"))
     (err if json_output else out).print(f"已写出 written: {xlsx}")
 
 
@@ -88,7 +91,7 @@ def pair(
                                  per_county=(lo, hi), max_counties=max_counties,
                                  distinct_industries=distinct_industries, within_city_first=within_city,
                                  skip_unmatched=not strict, progress=progress)
-    _write(xlsx, doc, json_output)
+    _write(xlsx, doc, json_output, db)
     if json_output:
         emit_json(doc)
         return
@@ -122,7 +125,7 @@ def plan(
                           _options_short(p))
         out.print(table)
         return
-    _write(xlsx, doc, json_output)
+    _write(xlsx, doc, json_output, db)
     if json_output:
         emit_json(doc)
         return

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
 from shanhai.errors import ShanhaiError
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
@@ -42,11 +42,13 @@ def _check_xlsx(xlsx: Path | None, force: bool) -> None:
         raise ShanhaiError(f"{xlsx} already exists: choose another --xlsx, or pass --force to overwrite it")
 
 
-def _write(xlsx: Path | None, data: bytes | None) -> str | None:
+def _write(xlsx: Path | None, data: bytes | None, db: Path | None, target: str, **detail) -> str | None:
+    """Write the workbook (if asked) and record the export in the audit log."""
     if xlsx is None or data is None:
         return None
     xlsx.parent.mkdir(parents=True, exist_ok=True)
     xlsx.write_bytes(data)
+    audit_export(db, target, xlsx, **detail)
     return str(xlsx)
 
 
@@ -98,7 +100,8 @@ def profile(
         from shanhai.reports.coop_profile_excel import profile_workbook
 
         data = profile_workbook(doc)
-    written = _write(xlsx, data)
+    written = _write(xlsx, data, db, f"coop:county:{doc['county']['adcode']}", kind="coop_profile",
+                     region=doc["county"]["adcode"], year=doc["year"], fingerprint=doc["basis"]["data_fingerprint"])
     if json_output:
         emit_json({**doc, "xlsx": written})
         return
@@ -184,7 +187,8 @@ def counties(
         from shanhai.reports.coop_profile_excel import overview_workbook
 
         data = overview_workbook(doc, progress)
-    written = _write(xlsx, data)
+    written = _write(xlsx, data, db, "coop:counties", kind="coop_counties", year=doc["year"], rows=len(doc["rows"]),
+                     suppressed=doc["totals"]["suppressed"], fingerprint=doc["basis"]["data_fingerprint"])
     if json_output:
         emit_json({**doc, "xlsx": written})
         return
@@ -231,7 +235,8 @@ def targets(
         from shanhai.reports.coop_profile_excel import overview_workbook
 
         data = overview_workbook(overview, doc)
-    written = _write(xlsx, data)
+    written = _write(xlsx, data, db, "coop:counties", kind="coop_targets", year=doc["year"], rows=len(doc["items"]),
+                     fingerprint=doc["basis"]["data_fingerprint"])
     if json_output:
         emit_json({**doc, "xlsx": written})
         return
@@ -274,7 +279,8 @@ def enclaves(
         from shanhai.reports.coop_profile_excel import enclaves_workbook
 
         data = enclaves_workbook(doc)
-    written = _write(xlsx, data)
+    written = _write(xlsx, data, db, "coop:enclaves", kind="coop_enclaves", year=doc["year"],
+                     rows=len(doc["enclaves"]), hidden=doc["hidden"])
     if json_output:
         emit_json({**doc, "xlsx": written})
         return

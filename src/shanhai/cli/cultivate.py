@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -199,4 +199,7 @@ def export(xlsx: Annotated[Path, typer.Option("--xlsx", help="导出 Excel The w
         lists = [jc.candidates(store, Scope.province(), region, rule_set=name, year=year,
                                run_id=doc["basis"].get("run_id") or run) for name in doc["rule_sets"]]
     xlsx.write_bytes(workbook(doc, lists))
+    audit_export(db, f"cultivation:{doc['region']['adcode']}", xlsx, kind="cultivation", region=doc["region"]["adcode"],
+                 year=doc["basis"].get("year"), run=doc["basis"].get("run_id"),
+                 rows=sum(len(x["firms"]) for x in lists), basis=doc["basis"])
     out.print(f"已写出 written: {xlsx}")

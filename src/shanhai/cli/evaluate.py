@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, fmt, lazy_progress, out
 from shanhai.cli.parquet import EngineOption, SourceOption, SparkMasterOption, configure_engine
 from shanhai.store import default_db_path, open_store
 
@@ -109,7 +109,10 @@ def mujun(
         if out_file is not None:
             from shanhai.reports.mujun_excel import public_lists
 
-            public_lists(store, summary.run_id, out_file, region=None)
+            written = public_lists(store, summary.run_id, out_file, region=None)
+            audit_export(store, summary.run_id, out_file, kind="mujun_lists", run=summary.run_id,
+                         region=written.region or "330000", year=year, rows=sum(written.sheets.values()),
+                         sheets=written.sheets)
         if json_output:
             emit_json({**summary.as_dict(), "counties": job.county_ranking(store, summary.run_id, region),
                        "targets": job.target_gaps(store, summary.run_id, region)})

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
 from shanhai.errors import ShanhaiError
 from shanhai.store import default_db_path, open_store
 
@@ -328,6 +328,9 @@ def export(
             result = county_workbook(store, run_id, county, out_path)
         else:
             result = public_lists(store, run_id, out_path, county or region)
+    kind = "county" if result.kind == "county_workbook" else "lists"
+    audit_export(db, run_id, out_path, kind=f"mujun_{kind}", run=run_id, region=result.region or "330000",
+                 rows=sum(result.sheets.values()), sheets=result.sheets)
     if json_output:
         emit_json(result.as_dict())
         return

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
 from shanhai.cli.parquet import EngineOption, SparkMasterOption, configure_engine
 from shanhai.errors import ShanhaiError
 from shanhai.store import default_db_path, open_store
@@ -80,6 +80,9 @@ def opportunities(
         from shanhai.reports.opportunities_excel import opportunities_workbook
 
         written = opportunities_workbook(result, xlsx)
+        audit_export(db, f"opportunities:{result.adcode}", xlsx, kind="opportunities", region=result.adcode,
+                     year=result.year, measure=measure, rows=sum(written.sheets.values()),
+                     fingerprint=result.provenance.get("fingerprint"))
     if json_output:
         emit_json({**result.as_dict(), "xlsx": written.as_dict() if written else None})
         return

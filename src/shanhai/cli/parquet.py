@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, fmt, out
 from shanhai.store import default_db_path, open_store
 
 EngineOption = Annotated[str, typer.Option(
@@ -68,6 +68,8 @@ def export_parquet(
                 if (folder / name).exists():
                     shutil.rmtree(folder / name)
         counts = _parquet.export(store, folder, table, overwrite=force)
+    audit_export(db, "parquet", folder, parts=[folder / name for name in counts], format="parquet",
+                 kind="parquet", tables=counts, rows=sum(counts.values()))
     seconds = round(time.perf_counter() - started, 3)
     if json_output:
         emit_json({"folder": str(folder), "tables": counts, "seconds": seconds,

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, lazy_progress, out, err
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, lazy_progress, out, err
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -99,6 +99,9 @@ def _show(kind: str, by: str, region, group, period, run, db, json_output, xlsx)
                 jp.series(store, scope, region=region, run_id=run))
     if xlsx:
         xlsx.write_bytes(data)
+        area = doc["region"]["adcode"]
+        audit_export(db, f"indices:{area}", xlsx, kind="power_index", view=kind, region=area,
+                     run=doc["run"]["run_id"], period=doc["period"], rows=len(doc["rows"]))
         (err if json_output else out).print(f"已写出 written: {xlsx}")
     if json_output:
         emit_json(doc)

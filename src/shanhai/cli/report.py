@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, lazy_progress, out
 from shanhai.errors import ShanhaiError
 from shanhai.store import default_db_path, open_store
 
@@ -45,7 +45,6 @@ def mujun(
     numbers, tables, charts and the map, method and sources."""
     from shanhai.jobs import mujun as jobs
     from shanhai.reports import briefing
-    from shanhai.store.audit import append
 
     fmt = _check(fmt, lang, out_path, briefing.FORMATS, briefing.LANGS)
     path = db or default_db_path()
@@ -55,9 +54,8 @@ def mujun(
             data, name, media_type = briefing.render(store, run_id, region, fmt, lang, issuer=issuer,
                                                      progress=progress)
         target = _write(out_path, name, data)
-        append(store.con, "export", target=run_id,
-               detail={"kind": "briefing.mujun", "format": fmt, "lang": lang, "region": region or "",
-                       "file": str(target), "bytes": len(data)})
+        audit_export(store, run_id, target, kind="briefing.mujun", format=fmt, lang=lang, run=run_id,
+                     region=region or "")
     doc = {"path": str(target), "bytes": len(data), "media_type": media_type, "run_id": run_id,
            "region": region, "format": fmt, "lang": lang}
     if json_output:
@@ -105,7 +103,6 @@ def monthly(
     industry, area and chain), red targets, open alerts and visits, zones and cultivation pools;
     computes the month's electricity-index run when none covers it."""
     from shanhai.reports import monthly as report
-    from shanhai.store.audit import append
     from shanhai.store.scope import Scope
 
     fmt = _check(fmt, lang, out_path, report.FORMATS, report.LANGS)
@@ -115,9 +112,8 @@ def monthly(
             report.prepare(store, scope, region, month, user="cli", progress=progress)
         data, name, media_type = report.render(store, scope, region, month, fmt, lang, issuer=issuer)
         target = _write(out_path, name, data)
-        append(store.con, "export", target=f"monthly:{region or '330000'}",
-               detail={"kind": "briefing.monthly", "format": fmt, "lang": lang, "region": region or "330000",
-                       "month": month or "", "file": str(target), "bytes": len(data)})
+        audit_export(store, f"monthly:{region or '330000'}", target, kind="briefing.monthly", format=fmt, lang=lang,
+                     region=region or "330000", month=f"{report._month(store, month):%Y-%m}")
     doc = {"path": str(target), "bytes": len(data), "media_type": media_type, "region": region or "330000",
            "month": month, "format": fmt, "lang": lang}
     if json_output:

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, lazy_progress, out
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -155,18 +155,16 @@ def eligible(item_id: ItemArg, region: RegionOption = None, run: RunOption = Non
              db: DbOption = None, json_output: JsonOption = False) -> None:
     """事项匹配结果 The firms of one item in a run: outcome, amount, reasons; budget needed."""
     from shanhai.jobs import service_policies as sp
-    from shanhai.store.audit import append, cli_user
 
     with _open(db, write=xlsx is not None) as store:
         doc = sp.item_results(store, _scope(store, region), item_id, run_id=run, outcome=outcome)
         if xlsx:
             from shanhai.reports.service_excel import match_bytes
 
-            data = match_bytes(doc)
-            append(store.con, "export", username=cli_user(), target=f"service:{item_id}",
-                   detail={"kind": "service_match", "run": doc["run"]["run_id"], "rows": len(doc["rows"])})
+            xlsx.write_bytes(match_bytes(doc))
+            audit_export(store, f"service:{item_id}", xlsx, kind="service_match", run=doc["run"]["run_id"],
+                         region=region or "330000", rows=len(doc["rows"]))
     if xlsx:
-        xlsx.write_bytes(data)
         out.print(f"已写出 written: {xlsx}")
         return
     if json_output:
@@ -313,15 +311,13 @@ def export(xlsx: Annotated[Path, typer.Option("--xlsx", help="写出工作簿 Wo
     """导出兑现名单 The payment list in the usual layout (序号 … 开户行/账号, 备注)."""
     from shanhai.jobs import service_policies as sp
     from shanhai.reports.service_excel import payments_bytes
-    from shanhai.store.audit import append, cli_user
 
     with _open(db, write=True) as store:
         scope = _scope(store, region)
         rows = sp.payments_list(store, scope, item_id=item_id, state=state, year=year)
-        data = payments_bytes(rows, scope={"adcode": scope.adcode, "name": scope.name})
-        append(store.con, "export", username=cli_user(), target=f"service-payments:{item_id or 'all'}",
-               detail={"kind": "service_payments", "region": scope.adcode, "rows": len(rows), "bytes": len(data)})
-    xlsx.write_bytes(data)
+        xlsx.write_bytes(payments_bytes(rows, scope={"adcode": scope.adcode, "name": scope.name}))
+        audit_export(store, f"service-payments:{item_id or 'all'}", xlsx, kind="service_payments",
+                     region=scope.adcode, year=year, rows=len(rows))
     out.print(f"已写出 written: {xlsx}")
 
 

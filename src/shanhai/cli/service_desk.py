@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, lazy_progress, out
 from shanhai.store import default_db_path, open_store
 from shanhai.store.audit import cli_user
 from shanhai.store.scope import Scope
@@ -273,6 +273,8 @@ def requests_export(xlsx: Annotated[Path, typer.Option("--xlsx", help="Excel 文
         doc = jr.list_requests(store, Scope.province(), region, status=status, limit=1_000_000)
         k = jr.kpis(store, Scope.province(), region)
     xlsx.write_bytes(requests_workbook(doc, k))
+    audit_export(db, f"service_requests:{doc['region']['adcode']}", xlsx, kind="service_requests",
+                 region=doc["region"]["adcode"], status=status, rows=len(doc["requests"]))
     out.print(f"已写出 written: {xlsx}")
 
 
@@ -368,6 +370,8 @@ def lists_export(xlsx: Annotated[Path, typer.Option("--xlsx", help="Excel 文件
         doc = jl.entries(store, Scope.province(), region, kind=kind, limit=1_000_000)
         run = next((r for r in jl.runs(store, 100) if r["run_id"] == doc["run_id"]), None)
     xlsx.write_bytes(lists_workbook(doc, run))
+    audit_export(db, f"service_lists:{doc['region']['adcode']}", xlsx, kind=f"service_list_{doc['kind']}",
+                 run=doc["run_id"], region=doc["region"]["adcode"], rows=len(doc["entries"]))
     out.print(f"已写出 written: {xlsx}")
 
 
@@ -492,4 +496,6 @@ def pipeline_export(xlsx: Annotated[Path, typer.Option("--xlsx", help="Excel 文
     with _open(db) as store:
         doc = jp.board(store, Scope.province(), region)
     xlsx.write_bytes(pipeline_workbook(doc))
+    audit_export(db, f"service_pipeline:{doc['region']['adcode']}", xlsx, kind="service_pipeline",
+                 run=doc["run_id"], region=doc["region"]["adcode"], rows=len(doc["firms"]))
     out.print(f"已写出 written: {xlsx}")

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, fmt, lazy_progress, out
 from shanhai.errors import ShanhaiError
 from shanhai.store import default_db_path
 
@@ -75,10 +75,14 @@ def synth(
     files = {}
     if as_files is not None:
         from shanhai.store import open_store
-        from shanhai.synth.files import write_files
+        from shanhai.synth.files import README_NAME, write_files
 
         with open_store(path, read_only=True) as store, lazy_progress(err) as progress:
             files = write_files(store, as_files, progress=progress)
+        # the files carry every row of the store's tables (imported ones too), so they are an export
+        audit_export(path, "import_files", as_files, parts=[*files.values(), as_files / README_NAME],
+                     format="folder", kind="synth_files", dataset=config.dataset_id, years=years,
+                     files={kind: file.name for kind, file in files.items()})
     elapsed = time.perf_counter() - started
     if json_output:
         emit_json({"db": str(path), "dataset_id": config.dataset_id, **config.as_dict(),

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -67,8 +67,12 @@ def _bar(share, progress, width: int = 20) -> str:
     return "".join(cells)
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes, db: Path | None, st: dict, kind: str, rows: int) -> None:
+    """Write the workbook, record the export in the audit log (after the read-only store is closed), say so."""
     path.write_bytes(data)
+    a, area = st["as_of"], st["region"]["adcode"]
+    audit_export(db, f"targets:{area}:{a['year']}-{a['month']:02d}", path, kind=kind, region=area, year=a["year"],
+                 month=a["month"], rows=rows, rules=st["rules"]["name"], fingerprint=st["fingerprint"])
     out.print(f"已写出 written: {path}")
 
 
@@ -177,7 +181,9 @@ def status(region: RegionOption = None, year: YearOption = None, month: MonthOpt
         if xlsx:
             from shanhai.reports.targets_excel import workbook_bytes
 
-            _write(xlsx, workbook_bytes(doc, registry=jt.indicators(store)))
+            data = workbook_bytes(doc, registry=jt.indicators(store))
+    if xlsx:
+        _write(xlsx, data, db, doc, "targets_status", len(doc["rows"]))
     if json_output:
         emit_json(doc)
         return
@@ -230,7 +236,9 @@ def watch(region: RegionOption = None, year: YearOption = None, month: MonthOpti
             from shanhai.reports.targets_excel import workbook_bytes
 
             st = jt.evaluate(store, Scope.province(), region, year, month, rules=rules)
-            _write(xlsx, workbook_bytes(st, doc))
+            data = workbook_bytes(st, doc)
+    if xlsx:
+        _write(xlsx, data, db, st, "targets_watch", len(doc["items"]))
     if json_output:
         emit_json(doc)
         return
@@ -260,7 +268,9 @@ def index(region: RegionOption = None, year: YearOption = None, month: MonthOpti
             from shanhai.reports.targets_excel import workbook_bytes
 
             st = jt.evaluate(store, Scope.province(), region, year, month)
-            _write(xlsx, workbook_bytes(st, index=[doc]))
+            data = workbook_bytes(st, index=[doc])
+    if xlsx:
+        _write(xlsx, data, db, st, "targets_index", len(doc["rows"]))
     if json_output:
         emit_json(doc)
         return
@@ -385,4 +395,4 @@ def export(xlsx: Annotated[Path, typer.Option("--xlsx", help="Excel 文件 The w
         w = jt.watch(store, Scope.province(), region, year, month, rules=rules)
         idx = [jt.composite(store, Scope.province(), region, year, month, group=g) for g in jt.GROUPS]
         data = workbook_bytes(st, w, idx, jt.indicators(store))
-    _write(xlsx, data)
+    _write(xlsx, data, db, st, "targets", len(st["rows"]))

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, fmt, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, fmt, lazy_progress, out
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -220,15 +220,14 @@ def export(xlsx: Annotated[Path, typer.Option("--xlsx", help="写出 Excel Write
     """导出 The ranking and (for the region's own zones) the indicator scores as a workbook."""
     from shanhai.jobs import zones as jz
     from shanhai.reports.zones_excel import workbook_bytes
-    from shanhai.store.audit import append, cli_user
 
     with _open(db, write=True) as store:
         doc = jz.export_doc(store, _scope(store, region), run, method=method, year=year)
         data = workbook_bytes(doc)
-        append(store.con, "export", username=cli_user(), target=f"zones:{doc['basis']['run_id']}",
-               detail={"kind": "zones", "run": doc["basis"]["run_id"], "region": doc["scope"]["adcode"],
-                       "rows": len(doc["zones"]), "details": len(doc["details"]), "bytes": len(data)})
-    xlsx.write_bytes(data)
+        xlsx.write_bytes(data)
+        audit_export(store, f"zones:{doc['basis']['run_id']}", xlsx, kind="zones", run=doc["basis"]["run_id"],
+                     region=doc["scope"]["adcode"], year=doc["basis"]["year"], method=doc["basis"]["method"],
+                     rows=len(doc["zones"]), details=len(doc["details"]))
     out.print(f"已写出 written: {xlsx}")
 
 
