@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, emit_json, err, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, out
 from shanhai.errors import ShanhaiError
 from shanhai.reports import _safe
 from shanhai.store import audit, default_db_path, open_store
@@ -166,9 +166,8 @@ def export(
                         sheet.write_string(i, c, "" if v is None else str(v))
             sheet.freeze_panes(1, 0)
             book.close()
-        audit.append(store.con, "export", target="audit_log",
-                     detail={"format": suffix[1:], "rows": len(rows), "file": str(dest),
-                             "filters": {"action": action, "user": user, "since": since, "until": until}})
+        audit_export(store, "audit_log", dest, format=suffix[1:], kind="audit_log", rows=len(rows),
+                     tables=["audit_log"], filters={"action": action, "user": user, "since": since, "until": until})
     if json_output:
         emit_json({"file": str(dest), "rows": len(rows), "format": suffix[1:]})
     else:
