@@ -310,3 +310,19 @@ def test_export_is_read_only_on_the_web(copy, province, tmp_path):
     with open_store(copy, read_only=True) as store:
         assert store.con.execute(_changing(before)).fetchone()[0] is None
         assert store.con.execute(f"SELECT count(*) FROM audit_log WHERE seq > {before}").fetchone()[0] == 1
+
+
+TAKES_JSON = {path for path, command in _commands(typer.main.get_command(app))
+              if any("--json" in p.opts for p in command.params)}
+
+
+@pytest.mark.parametrize("command", sorted(c for c in CASES if c in TAKES_JSON))
+def test_an_export_with_json_prints_one_json_document(command, province, copy, tmp_path):
+    """With --json, stdout is one JSON document and nothing else — also when the command writes a
+    file: its "written" line goes to stderr (the rule of cli._common)."""
+    _, ids = province
+    db = tmp_path / "fresh.duckdb" if command == "synth" else copy
+    args, _target = CASES[command]
+    res = CliRunner().invoke(app, [*_argv(command, args, db, tmp_path / "out", ids), "--json"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    json.loads(res.stdout)

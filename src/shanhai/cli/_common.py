@@ -29,6 +29,11 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 120)
 
 
+def say_written(path, json_output: bool = False) -> None:
+    """"已写出 written: PATH" — on stderr when --json is on, so stdout stays one JSON document."""
+    (err if json_output else out).print(f"已写出 written: {path}")
+
+
 def emit_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
 

@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out, say_written
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -82,16 +82,17 @@ def _write_xlsx(store, path: Path, region: str | None, rules: str) -> dict:
     doc = jt.export_doc(store, Scope.province(), region, rules=rules)
     data = workbook_bytes(doc)
     path.write_bytes(data)
-    out.print(f"已写出 written: {path}")
     return doc
 
 
-def _audit_xlsx(db: Path | None, path: Path, doc: dict) -> None:
-    """Record the workbook in the audit log, once the read-only store is closed (as the web's 腾笼换鸟台账)."""
+def _audit_xlsx(db: Path | None, path: Path, doc: dict, json_output: bool = False) -> None:
+    """Record the workbook in the audit log, once the read-only store is closed (as the web's 腾笼换鸟台账),
+    and say where it went."""
     reg = doc["region"]
     audit_export(db, f"transition:{reg['adcode']}", path, kind="transition", region=reg["adcode"],
                  rows=len(doc["register"]["actions"]), actions=len(doc["register"]["actions"]),
                  allocations=len(doc["allocations"]), rule_set=doc["basis"]["rule_set"])
+    say_written(path, json_output)
 
 
 @app.command("actions")
@@ -242,7 +243,7 @@ def balance(
         if xlsx:
             written = _write_xlsx(store, xlsx, region, "default")
     if xlsx:
-        _audit_xlsx(db, xlsx, written)
+        _audit_xlsx(db, xlsx, written, json_output)
     if json_output:
         emit_json(jt.plain(doc))
         return

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shanhai.cli import chain_model
-from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out, say_written
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -66,9 +66,9 @@ def _pct(x) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes, json_output: bool) -> None:
     path.write_bytes(data)
-    out.print(f"已写出 written: {path}")
+    say_written(path, json_output)
 
 
 @app.command("list")
@@ -128,7 +128,7 @@ def panorama(
     if xlsx:
         from shanhai.reports.chains_excel import panorama_workbook
 
-        _write(xlsx, panorama_workbook(doc))
+        _write(xlsx, panorama_workbook(doc), json_output)
         area = doc["region"]["code"]
         audit_export(db, f"chains:panorama:{doc['chain']['chain_id']}:{area}", xlsx, kind="chain_panorama",
                      region=area, chain=doc["chain"]["chain_id"], year=doc["basis"]["year"],
@@ -170,7 +170,7 @@ def targets(
     if xlsx:
         from shanhai.reports.chains_excel import targets_workbook
 
-        _write(xlsx, targets_workbook(doc))
+        _write(xlsx, targets_workbook(doc), json_output)
         area = doc["region"]["code"]
         audit_export(db, f"chains:targets:{area}", xlsx, kind="chain_targets", region=area, chain=chain,
                      year=doc["basis"]["year"], run=doc["basis"]["run_id"], rows=len(doc["targets"]),

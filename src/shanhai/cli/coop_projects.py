@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out, say_written
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -44,11 +44,11 @@ def _light(light: str) -> str:
     return f"[{LIGHT_STYLE[light]}]● {LIGHT_ZH[light]} {light}[/]"
 
 
-def _write(path: Path, data: bytes, db: Path | None, target: str, **detail) -> None:
+def _write(path: Path, data: bytes, db: Path | None, target: str, json_output: bool, **detail) -> None:
     """Write the workbook, record the export in the audit log, say where it went."""
     path.write_bytes(data)
     audit_export(db, target, path, **detail)
-    out.print(f"已写出 written: {path}")
+    say_written(path, json_output)
 
 
 def _kpi_table(rows: list[dict], first: str) -> Table:
@@ -80,7 +80,7 @@ def projects(
         from shanhai.reports.coop_excel import projects_workbook
 
         _write(xlsx, projects_workbook(doc, [kpi] if kpi else None), db, f"coop:projects:{doc['region']['adcode']}",
-               kind="coop_projects", region=doc["region"]["adcode"], rows=len(doc["projects"]),
+               json_output, kind="coop_projects", region=doc["region"]["adcode"], rows=len(doc["projects"]),
                masked=sum(1 for p in doc["projects"] if p.get("investor_masked")), basis=doc["basis"])
     if json_output:
         emit_json({**doc, "kpis_by": kpi} if kpi else doc)
@@ -116,7 +116,7 @@ def stalled(region: RegionOption = None, as_of: AsOfOption = None, rules: RulesO
         from shanhai.reports.coop_excel import projects_workbook
 
         _write(xlsx, projects_workbook({**full, "projects": doc["projects"]}), db,
-               f"coop:projects:{full['region']['adcode']}", kind="coop_stalled", region=full["region"]["adcode"],
+               f"coop:projects:{full['region']['adcode']}", json_output, kind="coop_stalled", region=full["region"]["adcode"],
                rows=len(doc["projects"]), basis=full["basis"])
     if json_output:
         emit_json(doc)
@@ -169,7 +169,7 @@ def rank_lead(lead_id: Annotated[str, typer.Argument(help="线索编号 Lead id 
     if xlsx:
         from shanhai.reports.coop_excel import rank_workbook
 
-        _write(xlsx, rank_workbook(doc), db, f"coop:lead:{lead_id}", kind="coop_lead_rank", lead=lead_id,
+        _write(xlsx, rank_workbook(doc), db, f"coop:lead:{lead_id}", json_output, kind="coop_lead_rank", lead=lead_id,
                year=doc["basis"]["year"], rows=len(doc["ranked"]), basis=doc["basis"])
     if json_output:
         emit_json({**doc, "ranked": doc["ranked"][:limit]})
@@ -230,7 +230,7 @@ def ledger(region: RegionOption = None,
         from shanhai.reports.coop_excel import ledger_workbook
 
         _write(xlsx, ledger_workbook(doc), db, f"coop:ledger:{doc['region']['adcode']}:{doc['year']}",
-               kind="coop_ledger", region=doc["region"]["adcode"], year=doc["year"], rows=len(doc["rows"]),
+               json_output, kind="coop_ledger", region=doc["region"]["adcode"], year=doc["year"], rows=len(doc["rows"]),
                basis=doc["basis"])
     if json_output:
         emit_json(doc)

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, lazy_progress, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, err, lazy_progress, out, say_written
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -165,10 +165,11 @@ def eligible(item_id: ItemArg, region: RegionOption = None, run: RunOption = Non
             audit_export(store, f"service:{item_id}", xlsx, kind="service_match", run=doc["run"]["run_id"],
                          region=region or "330000", rows=len(doc["rows"]))
     if xlsx:
-        out.print(f"已写出 written: {xlsx}")
-        return
+        say_written(xlsx, json_output)
     if json_output:
         emit_json(doc)
+        return
+    if xlsx:
         return
     t = Table("企业 firm", "USCC", "区县", "结果", "金额(万元)", "计算 / 缺失")
     for r in doc["rows"]:

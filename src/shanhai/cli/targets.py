@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out
+from shanhai.cli._common import DbOption, JsonOption, audit_export, emit_json, fmt, out, say_written
 from shanhai.store import default_db_path, open_store
 from shanhai.store.scope import Scope
 
@@ -67,13 +67,13 @@ def _bar(share, progress, width: int = 20) -> str:
     return "".join(cells)
 
 
-def _write(path: Path, data: bytes, db: Path | None, st: dict, kind: str, rows: int) -> None:
+def _write(path: Path, data: bytes, db: Path | None, st: dict, kind: str, rows: int, json_output: bool = False) -> None:
     """Write the workbook, record the export in the audit log (after the read-only store is closed), say so."""
     path.write_bytes(data)
     a, area = st["as_of"], st["region"]["adcode"]
     audit_export(db, f"targets:{area}:{a['year']}-{a['month']:02d}", path, kind=kind, region=area, year=a["year"],
                  month=a["month"], rows=rows, rules=st["rules"]["name"], fingerprint=st["fingerprint"])
-    out.print(f"已写出 written: {path}")
+    say_written(path, json_output)
 
 
 @app.command("list")
@@ -183,7 +183,7 @@ def status(region: RegionOption = None, year: YearOption = None, month: MonthOpt
 
             data = workbook_bytes(doc, registry=jt.indicators(store))
     if xlsx:
-        _write(xlsx, data, db, doc, "targets_status", len(doc["rows"]))
+        _write(xlsx, data, db, doc, "targets_status", len(doc["rows"]), json_output)
     if json_output:
         emit_json(doc)
         return
@@ -238,7 +238,7 @@ def watch(region: RegionOption = None, year: YearOption = None, month: MonthOpti
             st = jt.evaluate(store, Scope.province(), region, year, month, rules=rules)
             data = workbook_bytes(st, doc)
     if xlsx:
-        _write(xlsx, data, db, st, "targets_watch", len(doc["items"]))
+        _write(xlsx, data, db, st, "targets_watch", len(doc["items"]), json_output)
     if json_output:
         emit_json(doc)
         return
@@ -270,7 +270,7 @@ def index(region: RegionOption = None, year: YearOption = None, month: MonthOpti
             st = jt.evaluate(store, Scope.province(), region, year, month)
             data = workbook_bytes(st, index=[doc])
     if xlsx:
-        _write(xlsx, data, db, st, "targets_index", len(doc["rows"]))
+        _write(xlsx, data, db, st, "targets_index", len(doc["rows"]), json_output)
     if json_output:
         emit_json(doc)
         return
