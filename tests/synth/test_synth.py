@@ -258,3 +258,18 @@ def test_full_scale_is_calibrated_and_deterministic(tmp_path):
 def test_unverified_category_is_marked_where_shown(small_build):
     labels = [row.label for row in small_build.calibration if "mountain_tax_per_mu" in row.key]
     assert len(labels) == 2 and all("待核实" in label for label in labels)
+
+
+@pytest.mark.parametrize("scale", [0.0001, 0.002])
+def test_tiny_scales_build(tmp_path, scale):
+    """Every scale the configuration accepts builds: at a few dozen firms some counties, and even a
+    whole mountain category, draw no above-scale firm, and the calibration then leaves them alone
+    instead of dividing by zero (scale 0.002 stopped on a NaN land area, 0.001 and below on a
+    county index past the end and an empty mountain total)."""
+    result = build(tmp_path / "tiny.duckdb", SynthConfig(scale=scale, seed=7, years=(2022, 2023)))
+    with duckdb.connect(str(result.path), read_only=True) as con:
+        firms, above = one(con, "SELECT count(DISTINCT uscc), count(*) FILTER (WHERE above_scale) "
+                                "FROM enterprise_years WHERE year = 2023")
+        assert firms > 0 and above > 0
+        # the calibrated figures are numbers (a NaN factor would have failed the DECIMAL columns' insert)
+        assert one(con, "SELECT count(*) FROM enterprise_years WHERE above_scale AND NOT isfinite(value_added::DOUBLE)")[0] == 0

@@ -101,7 +101,7 @@ def calibration_table(con, scale: float, base_year: int) -> list[CalibrationRow]
         _row("tax_per_mu", "亩均税收", "tax per mu", "万元/亩", T["tax_per_mu"], div(tax, land)),
         _row("labour_productivity", "全员劳动生产率", "labour productivity", "万元/人", T["labour_productivity"], div(va, head)),
         _row("mountain_va_share", "山区26县增加值占比", "26 mountain counties' share of value added", "%",
-             T["mountain_va_share"] * 100, None if not va else float(m_va) / float(va) * 100),
+             T["mountain_va_share"] * 100, None if not va else float(m_va or 0) / float(va) * 100),
         _row("mountain_tax_per_mu_leapfrog", f"山区县亩均税收({category_label('leapfrog')})", "mountain tax per mu (leapfrog)", "万元/亩",
              T["mountain_tax_per_mu"]["leapfrog"], by_category["leapfrog"][0]),
         _row("mountain_tax_per_mu_ecological", f"山区县亩均税收({category_label('ecological')})", "mountain tax per mu (ecological)", "万元/亩",

@@ -322,7 +322,8 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> Province:
     va_base = va0 * ratio[:, b] * entry_fraction[:, b]
     va_gen = np.array([va_base[base_above & (group == k)].sum() for k in range(3)])
     va_mtn = va_target_total * T["mountain_va_share"]
-    mtn_split = va_gen[1:] / va_gen[1:].sum()
+    # the two mountain categories' shares of the mountain total (even when a tiny scale drew none)
+    mtn_split = va_gen[1:] / va_gen[1:].sum() if va_gen[1:].sum() > 0 else np.full(2, 0.5)
     va_target = np.array([va_target_total - va_mtn, va_mtn * mtn_split[0], va_mtn * mtn_split[1]])
     vpm = T["mountain_value_added_per_mu"]
     land_target = np.empty(3)
@@ -339,8 +340,9 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> Province:
     head_target = np.array([head_total - head_mtn, head_mtn * mtn_split[0], head_mtn * mtn_split[1]])
 
     def factor(values, target):
+        # a group with no above-scale firm in the base year (tiny scales) has nothing to calibrate
         gen = np.array([values[base_above & (group == k)].sum() for k in range(3)])
-        return target / gen
+        return np.divide(target, gen, out=np.ones(3), where=gen > 0)
 
     f_va = factor(va_base, va_target)
     f_land = factor(land_used0 * land_path[:, b], land_target)
@@ -619,7 +621,10 @@ def _mountain_profile(va, above, county, mountain_counties, scale, targets) -> n
     taken from the counties with room above those bounds, in proportion to that room, so the 26
     counties' total is unchanged. Counties that already fit get a factor of 1.
     """
-    n_counties = int(county.max()) + 1 if county.size else 0
+    # every county index that can be asked for: the firms' and the mountain counties' (a tiny scale
+    # may leave the last counties without a firm)
+    n_counties = max(int(county.max()) + 1 if county.size else 0,
+                     int(mountain_counties.max()) + 1 if len(mountain_counties) else 0)
     totals = np.bincount(county[above], weights=va[above], minlength=n_counties)
     factor = np.ones(n_counties)
     v = totals[mountain_counties]
