@@ -13,7 +13,7 @@ label exists. A page whose rows the walk must meet is listed in :data:`SEEN`; th
 English show the maps' English words.
 
 The app runs over its own copy of the small province, with rows in every state the pages list
-(background jobs of every kind, a support-policy run with pay-outs confirmed and paid, enterprise
+(background jobs of every kind, a support-policy run with pay-outs applied to paid, enterprise
 requests, an early-warning scan, a pairing plan, transition actions), so a page printing a code
 has something to print.
 """
@@ -150,14 +150,7 @@ def _rows_in_every_state(app, world) -> list[str]:
     from shanhai.store.scope import Scope
     from shanhai.web.jobs import KIND_LABELS, runner
 
-    admin = world.users["admin"]
-    for kind in KIND_LABELS:
-        runner().wait(runner().submit(kind, "词语走查", lambda progress: None, admin), 60)
-
-    def fails(progress):
-        raise ValueError("词语走查：失败的任务")
-
-    assert runner().wait(runner().submit("import", "词语走查", fails, admin), 60).status == "failed"
+    admin, county = world.users["admin"], world.users["county"]
     made: dict = {}
 
     def seed(progress):
@@ -189,7 +182,26 @@ def _rows_in_every_state(app, world) -> list[str]:
 
     done = runner().wait(runner().submit("export", "词语走查 · 状态", seed, admin), 300)
     assert done.status == "done", done.error
+    for kind in KIND_LABELS:
+        runner().wait(runner().submit(kind, "词语走查", lambda progress: None, admin), 60)
+
+    def fails(progress):
+        from shanhai.errors import ShanhaiError
+
+        raise ShanhaiError("词语走查：预期中止")
+
+    # last, the county user's: the screens list a user's latest 5 or 10 jobs of their kind
+    for kind in JOB_PAGES:
+        job = runner().wait(runner().submit(kind, "词语走查", fails if kind == "import" else (lambda progress: None),
+                                            county), 60)
+        assert job.status == ("failed" if kind == "import" else "done"), job.error
+        world.jobs[f"county {kind}"] = job.job_id
     return [f"/service/firm/{made['firm']}"]
+
+
+# job kind → the screen listing the user's latest jobs of that kind (their status in words)
+JOB_PAGES = {"evaluate": "/mujun/runs", "pairing": "/coop/pairing", "import": "/data", "alerts": "/alerts",
+             "power_index": "/indices", "service": "/service"}
 
 
 def _pages(own, role):
@@ -271,6 +283,20 @@ def test_the_walk_meets_rows_and_shows_their_words(own, url, marker, zh, en):
     assert zh in _words(chinese)
     english = _words(_page(own, "admin", url, "en"))
     assert en in english and zh not in english
+
+
+@pytest.mark.parametrize("kind", JOB_PAGES)
+def test_screens_list_their_jobs_with_words(own, kind):
+    """Each screen's list of background jobs (met by the walk) names the job's status in words."""
+    url, job_id = JOB_PAGES[kind], own.world.jobs[f"county {kind}"]
+    zh, en = ("失败", "failed") if kind == "import" else ("已完成", "done")
+    link = f'href="/jobs/{job_id}"'
+    for role in ("admin",) if kind == "alerts" else WALKED:     # scanning alerts: admin and province only
+        for lang, word in (("zh", zh), ("en", en)):
+            page = _page(own, role, url, lang)
+            assert link in page, (role, url)
+            after = page[page.index(link):][:300].partition(">")[2]       # the job's line
+            assert word in _words(after), (role, url, lang, _words(after))
 
 
 def test_english_pages_name_codes_in_english(own):
