@@ -310,3 +310,38 @@ def test_english_pages_name_codes_in_english(own):
     assert re.search(r"\((county|city|province)\)", english) and "县级" not in english
     users = _words(_page(own, "admin", "/admin/users", "en"))
     assert "administrator" in users and "系统管理员" not in users
+
+
+def test_label_maps_cover_their_codes():
+    """Every code the templates' label() meets has a word: the maps against the codes' own lists
+    (and every job kind a screen submits), and an unknown code shows as itself instead of failing."""
+    from pathlib import Path
+    from typing import get_args
+
+    from shanhai.jobs import service_lists, service_requests, transition
+    from shanhai.policy._model import Benchmark, IndicatorRule
+    from shanhai.policy._rules import AMOUNT_KINDS
+    from shanhai.policy._transition import QUOTA_KINDS
+    from shanhai.store import accounts
+    from shanhai.web import deps
+    from shanhai.web.routers import chain_admin
+
+    assert set(deps.label_map("amount_kind")) == set(AMOUNT_KINDS)
+    assert set(deps.label_map("quota_kind")) == set(QUOTA_KINDS)
+    assert set(deps.label_map("benchmark_kind")) == set(get_args(Benchmark.model_fields["kind"].annotation))
+    assert set(deps.label_map("missing_rule")) == set(get_args(IndicatorRule.model_fields["missing"].annotation))
+    assert set(deps.label_map("service_task_state")) == set(service_lists.TASK_STATES)
+    assert set(deps.label_map("service_task_source")) >= set(service_lists.SOURCES.values())
+    assert set(deps.label_map("role")) == set(accounts.ROLES)
+    assert set(deps.label_map("job_status")) == {"queued", "running", "done", "failed"}
+    assert deps.label_map("link_state") is service_requests.LINK_STATE_LABELS
+    assert deps.label_map("action_source") is transition.SOURCE_LABELS
+    web = Path(deps.__file__).parent
+    submitted = {k for f in [*web.glob("*.py"), *(web / "routers").glob("*.py")]
+                 for k in re.findall(r'submit\(\s*"([a-z_]+)"', f.read_text("utf-8"))} | {chain_admin.KIND}
+    assert len(submitted) >= 10 and submitted <= set(deps.label_map("job_kind")), submitted
+    assert deps.label_of("job_kind", "export", "zh") == "导出" and deps.label_of("job_kind", "export", "en") == "Export"
+    assert deps.label_of("payout_state", "no-such-state", "zh") == "no-such-state"
+    assert deps.label_of("payout_state", None, "zh") == ""
+    with pytest.raises(KeyError):
+        deps.label_map("no_such_vocabulary")

@@ -339,6 +339,7 @@ LABEL_MAPS = {
     "role": "shanhai.store.accounts:ROLE_LABELS",
     "payout_state": "shanhai.jobs.service_policies:STATE_LABELS",
     "payment_mode": "shanhai.policy._service:PAYMENT_MODES",
+    "amount_kind": "shanhai.analysis.service:AMOUNT_KIND_LABELS",
     "department_level": "shanhai.jobs.service_requests:LEVEL_LABELS",
     "link_state": "shanhai.jobs.service_requests:LINK_STATE_LABELS",
     "service_task_state": "shanhai.jobs.service_lists:TASK_STATE_LABELS",
@@ -347,6 +348,7 @@ LABEL_MAPS = {
     "action_source": "shanhai.jobs.transition:SOURCE_LABELS",
     "quota_kind": "shanhai.jobs.transition:QUOTA_KIND_LABELS",
     "missing_rule": "shanhai.analysis.mujun:MISSING_LABELS",
+    "benchmark_kind": "shanhai.analysis.mujun:BENCHMARK_LABELS",
 }
 _label_maps: dict[str, dict] = {}
 
