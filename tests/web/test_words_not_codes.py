@@ -179,6 +179,9 @@ def _rows_in_every_state(app, world) -> list[str]:
         old = service_requests.issue_token(store, province, task[1], user="words")
         service_requests.revoke_token(store, province, task[1], old["token_id"], user="words")
         made["firm"] = task[1]
+        made["pool"] = store.con.execute(
+            "SELECT p.uscc FROM listing_pipeline p JOIN enterprises e USING (uscc) "
+            f"ORDER BY e.county_adcode = '{world.db.county}' DESC, p.uscc LIMIT 1").fetchone()[0]
 
     done = runner().wait(runner().submit("export", "词语走查 · 状态", seed, admin), 300)
     assert done.status == "done", done.error
@@ -196,7 +199,7 @@ def _rows_in_every_state(app, world) -> list[str]:
                                             county), 60)
         assert job.status == ("failed" if kind == "import" else "done"), job.error
         world.jobs[f"county {kind}"] = job.job_id
-    return [f"/service/firm/{made['firm']}"]
+    return [f"/service/firm/{made['firm']}", f"/service/firm/{made['pool']}"]
 
 
 # job kind → the screen listing the user's latest jobs of that kind (their status in words)
@@ -297,6 +300,17 @@ def test_screens_list_their_jobs_with_words(own, kind):
             assert link in page, (role, url)
             after = page[page.index(link):][:300].partition(">")[2]       # the job's line
             assert word in _words(after), (role, url, lang, _words(after))
+
+
+def test_a_pool_firm_reads_its_tier_in_words(own):
+    """A listing-pipeline tier is an id of the preset (start, sprint …): the firm's page names it."""
+    from shanhai.policy._service_desk import pipeline
+
+    tiers = {t.id: t for t in pipeline("xiaoshan-2021").tiers}
+    page = _page(own, "admin", own.extra[1])
+    tier = re.search(r'data-tier="([a-z_]+)"', page).group(1)
+    assert tier in tiers and f'data-tier="{tier}">{tiers[tier].label}<' in page
+    assert f'data-tier="{tier}">{tiers[tier].label_en}<' in _page(own, "admin", own.extra[1], "en")
 
 
 def test_english_pages_name_codes_in_english(own):
