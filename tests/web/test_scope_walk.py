@@ -45,6 +45,11 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 @pytest.fixture(scope="module")
 def world(app, web_db, clients):
     """Ids inside and outside each role's region, and the out-of-region firms to look for."""
+    return build_world(app, web_db)
+
+
+def build_world(app, web_db, label: str = "walk {role}") -> SimpleNamespace:
+    """``world`` over ``app`` (started) and its ``web_db`` (tests/web/test_words_not_codes.py walks its own)."""
     cur = app.state.store.con.cursor()
     store = Store(app.state.db_path, cur, False)
     try:
@@ -52,7 +57,7 @@ def world(app, web_db, clients):
         # a finished background job per role
         job_ids = {}
         for role, user in users.items():
-            job_ids[role] = app.state.jobs.submit("export", f"walk {role}", lambda progress: None, user)
+            job_ids[role] = app.state.jobs.submit("export", label.format(role=role), lambda progress: None, user)
         for job_id in job_ids.values():
             app.state.jobs.wait(job_id)
         # an import summary of the county user (the data screen's documented layout)

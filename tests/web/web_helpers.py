@@ -1,14 +1,18 @@
-"""Helpers shared by the web tests (sign-in, CSRF tokens, clients from their own addresses)."""
+"""Helpers shared by the web tests (sign-in, CSRF tokens, clients from their own addresses, the
+web tests' database)."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import time
+from types import SimpleNamespace
 
 import pyotp
 from fastapi.testclient import TestClient
 
-from shanhai.store import accounts
+from shanhai.jobs import mujun
+from shanhai.store import accounts, open_store
 
 PASSWORD = "web-tests-password-1"
 
@@ -73,3 +77,44 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD, next_ur
 def make_client(app, address: str) -> TestClient:
     """A client of the already-started app, from its own address (throttling counts per address)."""
     return TestClient(app, client=(address, 50000), raise_server_exceptions=False)
+
+
+CITY, COUNTY = "331100", "331127"
+ROLE_REGIONS = {"admin": "330000", "province": "330000", "city": CITY, "county": COUNTY, "viewer": COUNTY}
+
+
+def _one(store, sql):
+    row = store.con.execute(sql).fetchone()
+    assert row is not None, sql
+    return row[0]
+
+
+def build_web_db(small_db, path) -> SimpleNamespace:
+    """``web_db``'s database at ``path`` (a test wanting its own copy to write in calls this)."""
+    shutil.copy(small_db, path)
+    with open_store(path) as store:
+        year = _one(store, "SELECT max(year) FROM enterprise_years")
+        province_run = mujun.run(store, "zhejiang-2018", year, user="tests").run_id
+        # a county of another city with firms, and another county of 丽水 with firms
+        far_county = _one(store, "SELECT county_adcode FROM enterprises WHERE county_adcode LIKE '3301%' "
+                                 "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+        near_county = _one(store, f"SELECT county_adcode FROM enterprises WHERE county_adcode LIKE '3311%' "
+                                  f"AND county_adcode <> '{COUNTY}' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+        far_run = mujun.run(store, "zhejiang-2018", year, region=far_county, user="tests").run_id
+        county_run = mujun.run(store, "zhejiang-2018", year, region=COUNTY, user="tests").run_id
+
+        def firm(county):
+            return store.con.execute(
+                f"SELECT uscc, name FROM mujun_results WHERE run_id = '{province_run}' AND county_adcode = '{county}' "
+                "AND \"class\" <> 'T' ORDER BY uscc LIMIT 1").fetchone()
+
+        users = {role: accounts.add_user(store, f"t-{role}", PASSWORD, role, region, f"测试{role}")
+                 for role, region in ROLE_REGIONS.items()}
+        # the session-wide clients below stay signed in while tests sign the same accounts in from
+        # other clients: allow several sessions per account here (the one-session rule's own test
+        # is tests/web/test_identity_web.py, over the default settings)
+        accounts.set_security_setting(store, "sessions_per_account", "10", actor="tests")
+        return SimpleNamespace(
+            path=path, year=year, province_run=province_run, far_run=far_run, county_run=county_run,
+            far_county=far_county, near_county=near_county, county=COUNTY, city=CITY,
+            firm_in=firm(COUNTY), firm_near=firm(near_county), firm_far=firm(far_county), users=users)

@@ -40,6 +40,13 @@ from shanhai.policy._model import Consequence, IndicatorRule, Population
 
 PPM = 1_000_000  # class shares are compared as integers in millionths: exact at every boundary
 SCORE_DIGITS = 4
+# an indicator's benchmark kind (what its value is divided by, shanhai.policy._model.Benchmark)
+BENCHMARK_LABELS = {"fixed": ("固定基准值", "fixed value"), "sum_ratio": ("单元总量之比", "ratio of the unit's totals"),
+                    "mean": ("平均值", "mean"), "median": ("中位数", "median"), "percentile": ("分位数", "percentile"),
+                    "max": ("最大值", "maximum")}
+# an indicator rule's ``missing``: what a firm without a value scores
+MISSING_LABELS = {"zero": ("记零分", "zero"), "mean_score": ("取同类企业平均分", "the population mean"),
+                  "min_score": ("取同类企业最低分", "the population minimum"), "deduct": ("扣分", "a deduction")}
 FACT_COLUMNS = ("tax_paid", "value_added", "revenue", "main_revenue", "headcount", "energy_tce", "emission_t",
                 "rd_spending", "electricity_kwh", "land_own_mu")
 

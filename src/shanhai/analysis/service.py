@@ -49,6 +49,10 @@ from shanhai.policy._rules import (MONEY_Q, OUTCOME_RANK, AmountResult, Evaluati
 SERVICE_OUTCOMES = ("eligible", "manual_review", "near", "not_eligible")
 SERVICE_OUTCOME_LABELS = {"eligible": ("符合", "Eligible"), "manual_review": ("待人工审核", "Manual review"),
                           "near": ("接近", "Near miss"), "not_eligible": ("不符合", "Not eligible")}
+# an item's amount formula ([amount] kind, shanhai.policy._rules.AMOUNT_KINDS)
+AMOUNT_KIND_LABELS = {"fixed": ("定额", "Fixed sum"), "bands": ("按区间分档", "Bands"), "tiers": ("按条件分档", "Tiers"),
+                      "percent": ("按比例", "Percentage"), "per_unit": ("按单位计", "Per unit"),
+                      "first_crossing": ("首次跨档奖励", "First crossing"), "unknown": ("金额待定", "Not stated")}
 REVIEW_LABELS = {"missing": "缺数据", "manual": "需人工判断", "ambiguous_amount": "金额表述不明确"}
 YEARLY = ("sales", "above_scale")
 # service_facts columns read as they are (numbers and yes/no)

@@ -45,6 +45,10 @@ TASK_ACTIONS = {"contact": (("open",), "pushed"), "visit": (("open", "pushed", "
                 "close": (("open", "pushed", "visited"), "closed")}
 TASK_ACTION_LABELS = {"contact": ("已联系", "Contacted"), "visit": ("走访记录", "Visit logged"),
                       "close": ("结束服务", "Close")}
+TASK_SOURCE_LABELS = {"key_list": ("重点企业名单", "Key enterprise list"),
+                      "struggling_list": ("困难企业名单", "Struggling enterprise list"), "alert": ("用电预警", "Power-use alert")}
+TASK_STATE_LABELS = {"open": ("待服务", "Open"), "pushed": ("已联系", "Contacted"), "visited": ("已走访", "Visited"),
+                     "closed": ("已结束", "Closed")}
 
 
 def _now() -> dt.datetime:

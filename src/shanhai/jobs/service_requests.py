@@ -48,6 +48,9 @@ ACTIONS = {
 ACTION_LABELS = {"submit": ("提交", "Submit"), "accept": ("受理", "Accept"), "assign": ("交办", "Assign"),
                  "answer": ("答复", "Answer"), "close": ("办结", "Close"), "reopen": ("重新办理", "Reopen"),
                  "escalate": ("督办", "Escalate"), "extend": ("延期", "Extend"), "rate": ("评价", "Rate")}
+# the level of the department a request is routed to, and the state of a firm's portal link
+LEVEL_LABELS = {"province": ("省级", "province"), "city": ("市级", "city"), "county": ("县级", "county")}
+LINK_STATE_LABELS = {"active": ("有效", "Active"), "expired": ("已过期", "Expired"), "revoked": ("已撤销", "Revoked")}
 CLOCK_LABELS = {"on_time": ("正常", "On time"), "due_soon": ("即将到期", "Due soon"), "overdue": ("已逾期", "Overdue"),
                 "pending": ("待受理", "Not started"), "closed_on_time": ("按期办结", "Closed on time"),
                 "closed_late": ("逾期办结", "Closed late")}

@@ -50,6 +50,7 @@ GROUPS = {"cities": ("设区市", "Cities"), "counties": ("县(市、区)", "Cou
           "mountain26": ("山区26县", "26 mountain counties")}
 ORIGIN_LABELS = {"preset": ("政策文件", "Policy document"), "user": ("用户设定", "Set by a user"),
                  "import": ("导入", "Imported"), "synthetic": ("合成演示", "Synthetic demo")}
+KIND_LABELS = {"level": ("总量/水平", "Level"), "growth": ("增速", "Growth")}
 _PERIOD = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])))?$")
 
 

@@ -41,6 +41,11 @@ from shanhai.store.sql import literal, values
 STATUSES = ("planned", "in_progress", "done", "cancelled")
 STATUS_LABELS = {"planned": ("计划", "Planned"), "in_progress": ("实施中", "In progress"),
                  "done": ("已完成", "Done"), "cancelled": ("已撤销", "Cancelled")}
+# where an action came from (remediation_actions.source)
+SOURCE_LABELS = {"mujun": ("亩均评价", "Per-mu evaluation"), "manual": ("手工录入", "Entered by hand"),
+                 "import": ("导入", "Imported"), "synthetic": ("合成演示", "Synthetic demo")}
+# the kind of a quota freed by actions and allocated to projects (QUOTA_KINDS)
+QUOTA_KIND_LABELS = {"land": ("用地", "Land"), "energy": ("用能", "Energy"), "carbon": ("碳排放", "Carbon")}
 NEXT_STATUS = {"planned": ("in_progress", "done", "cancelled"), "in_progress": ("done", "cancelled"),
                "done": (), "cancelled": ()}
 SEED_KIND = "transition_seed"

@@ -12,6 +12,8 @@ page rendering.
   ``X-CSRF-Token``.
 - :func:`render`: a template with ``user``, ``scope``, ``lang``, ``csrf_token``, ``nav`` and
   ``t(zh, en)`` in its context.
+- :func:`label`: every template's ``label(vocabulary, code)``: the word for an internal code (a
+  job's kind, a pay-out state, a role …) in the page's language, from :data:`LABEL_MAPS`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import importlib
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,6 +29,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.concurrency import run_in_threadpool
 
 from shanhai.store import accounts
@@ -323,6 +327,62 @@ def render(request: Request, template: str, context: dict | None = None, status:
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, template, ctx, status_code=status, headers=headers)
+
+
+# ---- words for codes -------------------------------------------------------------------------
+
+# vocabulary → "module:NAME" of its label map, {code: (zh, en)} or {code: zh}, next to the codes'
+# definition (imported on first use: deps is imported before the modules that own the codes)
+LABEL_MAPS = {
+    "job_kind": "shanhai.web.jobs:KIND_LABELS",
+    "job_status": "shanhai.web.jobs:STATUS_LABELS",
+    "role": "shanhai.store.accounts:ROLE_LABELS",
+    "payout_state": "shanhai.jobs.service_policies:STATE_LABELS",
+    "payment_mode": "shanhai.policy._service:PAYMENT_MODES",
+    "amount_kind": "shanhai.analysis.service:AMOUNT_KIND_LABELS",
+    "department_level": "shanhai.jobs.service_requests:LEVEL_LABELS",
+    "link_state": "shanhai.jobs.service_requests:LINK_STATE_LABELS",
+    "service_task_state": "shanhai.jobs.service_lists:TASK_STATE_LABELS",
+    "service_task_source": "shanhai.jobs.service_lists:TASK_SOURCE_LABELS",
+    "target_kind": "shanhai.jobs.targets:KIND_LABELS",
+    "action_source": "shanhai.jobs.transition:SOURCE_LABELS",
+    "quota_kind": "shanhai.jobs.transition:QUOTA_KIND_LABELS",
+    "missing_rule": "shanhai.analysis.mujun:MISSING_LABELS",
+    "benchmark_kind": "shanhai.analysis.mujun:BENCHMARK_LABELS",
+}
+_label_maps: dict[str, dict] = {}
+
+
+def label_map(vocabulary: str) -> dict:
+    """The {code: (zh, en)} map of ``vocabulary`` (a key of :data:`LABEL_MAPS`)."""
+    found = _label_maps.get(vocabulary)
+    if found is None:
+        if vocabulary not in LABEL_MAPS:
+            raise KeyError(f"no label map {vocabulary!r}: expected one of {sorted(LABEL_MAPS)}")
+        module, _, name = LABEL_MAPS[vocabulary].partition(":")
+        found = _label_maps[vocabulary] = getattr(importlib.import_module(module), name)
+    return found
+
+
+def label_of(vocabulary: str, code, lang: str) -> str:
+    """The word for ``code`` in ``lang``; a code the map does not know (yet) shows as itself."""
+    if code is None or code == "":
+        return ""
+    word = label_map(vocabulary).get(code)
+    if word is None:
+        return str(code)
+    if isinstance(word, str):
+        return word
+    return word[1] if lang == "en" and len(word) > 1 and word[1] else word[0]
+
+
+@pass_context
+def label(context, vocabulary: str, code) -> str:
+    """``{{ label('job_status', j.status) }}`` in a template: the page's language decides."""
+    return label_of(vocabulary, code, context.get("lang") or "zh")
+
+
+templates.env.globals["label"] = label
 
 
 # ---- audit from requests ---------------------------------------------------------------------

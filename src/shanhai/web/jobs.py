@@ -43,8 +43,15 @@ from shanhai.web.deps import PageError, current_user, render, templates
 
 log = logging.getLogger("shanhai.web.jobs")
 
-KINDS_ZH = {"import": "数据导入", "evaluate": "亩均评价", "report": "专报生成", "export": "导出", "pairing": "结对规划",
-            "chains": "产业链模型"}
+# a job's kind as the jobs page names it (every kind a router submits; an unknown one shows as itself)
+KIND_LABELS = {"import": ("数据导入", "Data import"), "evaluate": ("亩均评价", "Per-mu evaluation"),
+               "report": ("专报生成", "Report"), "export": ("导出", "Export"), "pairing": ("结对规划", "Pairing plan"),
+               "chains": ("产业链模型", "Chain model"), "alerts": ("用电预警扫描", "Power-use alert scan"),
+               "carbon": ("碳效评价", "Carbon efficiency"), "power_index": ("电力指数", "Power index"),
+               "service": ("惠企政策匹配", "Support-policy matching"),
+               "service_lists": ("重点/困难企业名单", "Key and struggling firm lists"),
+               "zones": ("开发区评价", "Zone evaluation")}
+KINDS_ZH = {k: zh for k, (zh, _en) in KIND_LABELS.items()}
 STATUS_LABELS = {"queued": ("排队中", "queued"), "running": ("运行中", "running"),
                  "done": ("已完成", "done"), "failed": ("失败", "failed")}
 KEEP_FINISHED = 500

@@ -21,7 +21,8 @@ from shanhai.jobs import dashboard
 from shanhai.jobs import service_lists as jl
 from shanhai.jobs import service_pipeline as jp
 from shanhai.jobs import service_requests as jr
-from shanhai.policy._service_desk import CHANNELS, LIST_KINDS, MILESTONE_LABELS, MILESTONES, STATE_LABELS, routing
+from shanhai.policy._service_desk import CHANNELS, LIST_KINDS, MILESTONE_LABELS, MILESTONES, STATE_LABELS
+from shanhai.policy._service_desk import pipeline as pipeline_preset, routing
 from shanhai.reports.service_desk_excel import lists_workbook, pipeline_workbook, requests_workbook
 from shanhai.store.accounts import User
 from shanhai.store.connection import Store
@@ -250,9 +251,11 @@ def _firm_doc(store: Store, scope: Scope, uscc: str) -> dict:
         pipe = jp.firm(store, scope, uscc)
     except ShanhaiError:
         pipe = None
+    # the words for the preset's tier ids (起跑/加速/冲刺 …), which the preset itself defines
+    tier_labels = {t.id: (t.label, t.label_en or t.label) for t in pipeline_preset(pipe["preset"]).tiers} if pipe else {}
     return {"uscc": uscc.strip().upper(), "name": name, "links": links,
             "requests": jr.list_requests(store, scope, None, status="all", uscc=uscc.strip().upper())["requests"],
-            "tasks": [jl.service_task(store, scope, t) for (t,) in tasks], "pipeline": pipe}
+            "tasks": [jl.service_task(store, scope, t) for (t,) in tasks], "pipeline": pipe, "tier_labels": tier_labels}
 
 
 @router.get("/service/firm/{uscc}", name="desk_firm")
