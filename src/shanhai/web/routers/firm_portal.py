@@ -134,18 +134,7 @@ def portal(request: Request, token: str, done: str | None = None, store: Store =
                "submit", "confirm") else None,
            "eligible": [p for p in policies if p.get("outcome") == "eligible"],
            "near": [p for p in policies if p.get("outcome") in ("near", "needs_review", "manual_review")]}
-    ctx.update(_labels())
     return render(request, "firm_portal.html", ctx, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
-
-
-def _labels() -> dict:
-    """The words a firm reads for a payment mode and a pay-out state (never the codes)."""
-    try:
-        from shanhai.jobs.service_policies import STATE_LABELS
-        from shanhai.policy._service import PAYMENT_MODES
-    except ImportError:                                       # pragma: no cover - the module ships with issue 12
-        return {"mode_labels": {}, "state_labels": {}}
-    return {"mode_labels": PAYMENT_MODES, "state_labels": STATE_LABELS}
 
 
 @router.post("/e/{token}/request", name="firm_portal_request", include_in_schema=False)
