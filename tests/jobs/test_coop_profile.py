@@ -366,3 +366,6 @@ def test_workbooks_carry_the_figures_the_marks_and_the_blanks(store, year, jingn
     assert "景宁畲族自治县" in text and "分类待核实" in text and "丽景民族工业园" in text
     enclaves = sheets(cx.enclaves_workbook(cp.enclaves(store, Scope.province(), year)))
     assert list(enclaves) == ["飞地", "年度收益", "说明"] and len(enclaves["飞地"]) >= 12
+    # the reports' confidence reads in words (可信度高/中/低), never the code high/medium/low
+    words = json.dumps(enclaves["飞地"], ensure_ascii=False) + text
+    assert "可信度" in words and not any(f'"{code}"' in words for code in ("high", "medium", "low"))

@@ -20,6 +20,8 @@ has something to print.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import sys
 from html.parser import HTMLParser
@@ -35,7 +37,8 @@ from web_helpers import build_web_db, csrf_of, make_client, sign_in
 
 WALKED = ("admin", "county")
 MAP_NAME = re.compile(r"[A-Z][A-Z_]*(LABELS|_ZH|MODES)")
-PACKAGES = ("shanhai.jobs", "shanhai.analysis", "shanhai.policy", "shanhai.web", "shanhai.store.accounts")
+PACKAGES = ("shanhai.jobs", "shanhai.analysis", "shanhai.policy", "shanhai.web", "shanhai.store.accounts",
+            "shanhai.reference")
 
 # Codes that are also ordinary words a page may show in the Chinese view, with the reason why
 # (none so far: a Latin word in a Chinese page that is not part of English text is a code)
@@ -48,6 +51,13 @@ def vocabulary() -> dict[str, list[str]]:
 
     for vocab in LABEL_MAPS:            # imports the modules of the templates' label() maps
         label_map(vocab)
+    # and every module of the packages, so the vocabulary does not depend on what earlier tests
+    # happened to import (a map of a module no test had loaded was missed when this file ran alone)
+    for package in PACKAGES:
+        root = importlib.import_module(package)
+        for info in pkgutil.walk_packages(getattr(root, "__path__", []), f"{package}."):
+            if not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
     out: dict[str, list[str]] = {}
     for name, module in sorted(sys.modules.items()):
         if module is None or not name.startswith(PACKAGES):

@@ -136,6 +136,9 @@ class MountainSeaPair:
 
 
 ENCLAVE_KINDS = {"industrial": "产业飞地", "innovation": "科创飞地", "village_income": "消薄飞地"}
+# how far a public report behind a pairing or an enclave row was confirmed (the rows' ``confidence``)
+CONFIDENCE_LABELS = {"high": ("可信度高", "high confidence"), "medium": ("可信度中", "medium confidence"),
+                     "low": ("可信度低", "low confidence")}
 
 
 @dataclass(frozen=True)

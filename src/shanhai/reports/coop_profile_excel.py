@@ -18,7 +18,13 @@ from __future__ import annotations
 import datetime as dt
 
 from shanhai.reports._xlsx import notes_sheet, workbook
+from shanhai.reference._models import CONFIDENCE_LABELS
 from shanhai.reports.mujun_excel import _Formats, _print_setup, _write
+
+
+def _confidence(code: str | None) -> str | None:
+    """可信度高/中/低 for a reference row's confidence code (the code itself if unknown)."""
+    return CONFIDENCE_LABELS.get(code, (code,))[0] if code else None
 
 LIGHT_TEXT = {"green": "绿灯（达到或不落后序时进度）", "amber": "黄灯（落后序时进度）", "red": "红灯（明显落后或逾期未达）",
               "grey": "无数据"}
@@ -177,7 +183,7 @@ def profile_workbook(doc: dict) -> bytes:
 
     pe_rows = [[("结对地区", f.center), (p["developed_name"], f.text), (p.get("developed_city"), f.text),
                 (SCOPE_LABELS.get(p.get("scope") or "", p.get("scope")), f.text), (p.get("paired_since"), f.int),
-                (None, f.money), (f"可信度 {p.get('confidence') or '—'}；{p.get('source_url') or ''}", f.text)]
+                (None, f.money), (f"{_confidence(p.get('confidence')) or '可信度 —'}；{p.get('source_url') or ''}", f.text)]
                for p in doc["partners"]]
     for e in doc["enclaves"]:
         other = e["host_name"] if e["role"] == "owner" else e["owner_name"]
@@ -235,7 +241,7 @@ def enclaves_workbook(doc: dict) -> bytes:
              (e.get("established") or e.get("established_on"), f.center), (e.get("area_mu"), f.num),
              (e.get("investment_wan"), f.money), (e.get("return_terms"), f.text), (e.get("returns_total") or None, f.money),
              (_yes(e.get("counts")), f.center), ("随包公开资料" if e["packaged"] else "导入", f.center),
-             (e.get("confidence"), f.center), (e.get("source_url"), f.text), (e.get("note"), f.text)]
+             (_confidence(e.get("confidence")), f.center), (e.get("source_url"), f.text), (e.get("note"), f.text)]
             for e in doc["enclaves"]]
     p = doc["progress"]
     _sheet(wb, f, "飞地", f"山海协作飞地（截至 {doc['year']} 年）", ENCLAVE_COLUMNS, rows,

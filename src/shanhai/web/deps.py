@@ -349,6 +349,7 @@ LABEL_MAPS = {
     "quota_kind": "shanhai.jobs.transition:QUOTA_KIND_LABELS",
     "missing_rule": "shanhai.analysis.mujun:MISSING_LABELS",
     "benchmark_kind": "shanhai.analysis.mujun:BENCHMARK_LABELS",
+    "evidence_confidence": "shanhai.reference._models:CONFIDENCE_LABELS",
 }
 _label_maps: dict[str, dict] = {}
 
