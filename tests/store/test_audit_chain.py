@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from shanhai.cli.app import app
 from shanhai.errors import ShanhaiError
 from shanhai.store import audit, open_store
-from shanhai.store import migrator
+from audit_helpers import version_1_chain
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "shanhai"
 
@@ -65,15 +65,7 @@ def test_the_new_fields_are_covered(store, column, value):
 
 def test_version_1_records_stay_verifiable(db_path):
     """Records written before migration 0020 keep their version-1 hash and still verify."""
-    con = open_store(db_path, migrate=False).con
-    migrator.migrate(con, target=19)
-    prev = audit.GENESIS
-    for seq in (1, 2):
-        at = datetime(2026, 1, seq, 8, 0, 0, 123456)
-        digest = audit._digest(prev, seq, at.isoformat(timespec="microseconds"), "cli:old", "import", "a.csv", None)
-        con.execute("INSERT INTO audit_log VALUES (?, ?, 'cli:old', 'import', 'a.csv', NULL, ?, ?)", [seq, at, prev, digest])
-        prev = digest
-    con.close()
+    prev = version_1_chain(db_path)
     with open_store(db_path) as store:   # migrates to 0020
         assert store.con.execute("SELECT list(chain_version ORDER BY seq) FROM audit_log").fetchone()[0] == [1, 1]
         audit.append(store.con, "sign_in", username="zhang")

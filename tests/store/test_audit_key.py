@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 
 from shanhai.cli.app import app
 from shanhai.errors import ShanhaiError
-from shanhai.store import audit, migrator, open_store
+from shanhai.store import audit, open_store
+from audit_helpers import version_1_chain
 
 KEY_BYTES = bytes(range(32))
 KEY = base64.b64encode(KEY_BYTES).decode()                 # as `openssl rand -base64 32` writes one
@@ -245,15 +246,7 @@ def test_the_key_id_column_is_bound(store, monkeypatch, kid, kind):
 
 def test_a_mixed_chain_verifies_as_one(db_path, monkeypatch):
     """Version-1 records (before 0020), version-2 records, then keyed ones after the key was set."""
-    con = open_store(db_path, migrate=False).con
-    migrator.migrate(con, target=19)
-    prev = audit.GENESIS
-    for seq in (1, 2):
-        at = datetime(2026, 1, seq, 8, 0, 0, 123456)
-        digest = audit._digest(prev, seq, at.isoformat(timespec="microseconds"), "cli:old", "import", "a.csv", None)
-        con.execute("INSERT INTO audit_log VALUES (?, ?, 'cli:old', 'import', 'a.csv', NULL, ?, ?)", [seq, at, prev, digest])
-        prev = digest
-    con.close()
+    version_1_chain(db_path)
     with open_store(db_path) as store:
         audit.append(store.con, "sign_in", username="zhang")
         monkeypatch.setenv(audit.KEY_ENV, KEY)
