@@ -368,3 +368,34 @@ def test_an_import_never_loads_pandas(db_path, tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["[]", "False"]
+
+
+def test_an_import_that_changes_a_synced_energy_figure_clears_its_basis(store, tmp_path):
+    """`carbon sync-energy` writes energy_tce with its basis and the 当量值 beside it (migration 0025);
+    a file that changes the figure makes it "as imported" again — basis and 当量值 cleared, with
+    history — while a row whose figure the file leaves alone, and a file without the column, keep them."""
+    header = ["统一社会信用代码", "年份", "主营业务收入", "综合能耗"]
+    first = import_file(store, "enterprise-years", write_csv(
+        tmp_path / "a.csv", [header, [uscc(20), "2023", "2500", "100"], [uscc(21), "2023", "2500", "200"]]))
+    assert counts(first) == (2, 0, 0, 0)
+    store.con.execute("UPDATE enterprise_years SET energy_tce = energy_tce + 50, energy_basis = 'equivalent_coal', "
+                      "energy_tce_calorific = energy_tce")           # what a 等价值 sync leaves
+    synced = "SELECT uscc, energy_tce, energy_basis, energy_tce_calorific FROM enterprise_years ORDER BY uscc"
+    assert store.con.execute(synced).fetchall() == [(uscc(20), 150.0, "equivalent_coal", 100.0),
+                                                    (uscc(21), 250.0, "equivalent_coal", 200.0)]
+    # a file without the energy column changes revenue only
+    other = import_file(store, "enterprise-years", write_csv(
+        tmp_path / "b.csv", [header[:3], [uscc(20), "2023", "2600"], [uscc(21), "2023", "2600"]]))
+    assert counts(other) == (0, 2, 0, 0)
+    assert [r[2] for r in store.con.execute(synced).fetchall()] == ["equivalent_coal", "equivalent_coal"]
+    # the statistics office's figure for firm 20; firm 21's synced figure repeated as is
+    fixed = import_file(store, "enterprise-years", write_csv(
+        tmp_path / "c.csv", [header, [uscc(20), "2023", "2600", "120"], [uscc(21), "2023", "2600", "250"]]))
+    assert counts(fixed) == (0, 1, 1, 0)
+    assert store.con.execute(synced).fetchall() == [(uscc(20), 120.0, None, None),
+                                                    (uscc(21), 250.0, "equivalent_coal", 200.0)]
+    history = store.con.execute("""SELECT row_key, column_name, old_value, new_value FROM change_history
+                                   WHERE dataset_id = ? ORDER BY column_name""", [fixed.dataset_id]).fetchall()
+    assert history == [(f"{uscc(20)}|2023", "energy_basis", "equivalent_coal", None),
+                       (f"{uscc(20)}|2023", "energy_tce", "150.0", "120.0"),
+                       (f"{uscc(20)}|2023", "energy_tce_calorific", "100.0", None)]

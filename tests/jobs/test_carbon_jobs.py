@@ -168,8 +168,17 @@ def test_sync_energy_is_audited_and_idempotent(db, tmp_path):
         y, e = store.con.execute("SELECT year, max(energy_tce) FROM enterprise_years WHERE energy_tce IS NOT NULL "
                                  "GROUP BY year ORDER BY year DESC LIMIT 1").fetchone()
         assert e > 0
+        # the sync says what it wrote: 等价值 with the 当量值 beside it (more where there is electricity)
+        kept = store.con.execute("""SELECT count(*), count_if(energy_basis = 'equivalent_coal'),
+                                           count_if(energy_tce_calorific < energy_tce)
+                                    FROM enterprise_years WHERE energy_tce IS NOT NULL AND electricity_kwh > 0
+                                    AND energy_tce_calorific IS NOT NULL""").fetchone()
+        assert kept[0] > 1000 and kept[0] == kept[1] == kept[2]
         eq = jc.sync_energy(store, basis="equivalent", user="tests")
         assert eq["changed"] > 0
+        assert store.con.execute("""SELECT count(*) FROM enterprise_years WHERE energy_basis IS NOT NULL AND
+                                    (energy_basis <> 'equivalent_calorific' OR energy_tce <> energy_tce_calorific)"""
+                                 ).fetchone()[0] == 0
         with pytest.raises(ShanhaiError):
             jc.sync_energy(store, basis="nonsense")
 

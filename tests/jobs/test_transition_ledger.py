@@ -73,6 +73,24 @@ def _golden_county(store) -> str:
     return county
 
 
+def test_a_synced_coal_equivalent_figure_is_not_counted_twice(store):
+    """After `carbon sync-energy` (等价值 by default) energy_tce holds firm C's 等价值; the ledger reads
+    the 当量值 the sync kept beside it, so golden case G frees the same 17,973 tce and 54,104 t CO2
+    (read as 当量值, 等价值's electricity uplift would be counted as burnt coal: more CO2)."""
+    _golden_county(store)
+    coal_equivalent = 17973.0 + 30_000_000 * (0.2825 - 0.1229) / 1000      # any 等价值 coefficient will do
+    store.con.execute(f"UPDATE enterprise_years SET energy_tce = {coal_equivalent}, energy_basis = 'equivalent_coal', "
+                      f"energy_tce_calorific = 17973.0 WHERE uscc = '{C_USCC}'")
+    a = jt.add_action(store, PROVINCE, C_USCC, "close", status="done", done_on="2023-03-01", user="tests")
+    assert (a["freed_energy_tce"], a["freed_co2_t"]) == (17973.0, 54104.0)
+    # an imported figure (no basis) is the 当量值 itself
+    store.con.execute(f"UPDATE enterprise_years SET energy_basis = NULL, energy_tce_calorific = NULL "
+                      f"WHERE uscc = '{C_USCC}'")
+    b = jt._credit(store, {"uscc": C_USCC, "action_id": a["action_id"], "kind": "close"}, dt.date(2023, 3, 1),
+                   jt._rules("default"))
+    assert float(b["energy"]) == round(coal_equivalent, 4) and float(b["carbon"]) > 54104.0
+
+
 def test_golden_case_g(store):
     county = _golden_county(store)
     a = jt.add_action(store, PROVINCE, C_USCC, "close", status="done", done_on="2023-03-01", user="tests")

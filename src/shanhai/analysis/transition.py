@@ -2,7 +2,8 @@
 
 **Freed by an action** (``calc_freed``), from the firm's last full year: land used
 ``L = own + leased − leased out`` (亩), energy ``E`` (综合能耗, tce 当量值, electricity at
-``c = 0.1229`` kgce/kWh) and electricity ``W`` (kWh). On the ledger's basis
+``c = 0.1229`` kgce/kWh — the job reads the 当量值 kept beside a synced 等价值 figure) and
+electricity ``W`` (kWh). On the ledger's basis
 
     E_basis = E                             (当量值, equivalent_calorific)
     E_basis = E + W × (p − c) / 1000        (等价值, equivalent_coal; p the year's coefficient)

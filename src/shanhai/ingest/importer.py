@@ -823,6 +823,11 @@ def _count_changes(con, kind: Kind, stored: list[str], result: ImportResult) -> 
     result.inserted, result.updated, result.unchanged = inserted, updated, valid - inserted - updated
 
 
+def _resets(kind: Kind, values: list[str]) -> list[tuple[str, str]]:
+    """(column, described column) pairs: the table columns an import clears where it changes ``column``."""
+    return [(c.id, r) for c in kind.columns if c.id in values for r in c.resets]
+
+
 def _merge(con, kind: Kind, stored: list[str], insert_only: list[str], dataset_id: str, username: str | None,
            result: ImportResult) -> None:
     """New keys are inserted; stored keys whose values differ are updated, each changed cell
@@ -842,6 +847,11 @@ def _merge(con, kind: Kind, stored: list[str], insert_only: list[str], dataset_i
             f"""CASE WHEN t."{c}" IS DISTINCT FROM s."{c}" THEN {{'column_name': {_clean.q(c)},
                      'old_value': CAST(t."{c}" AS VARCHAR), 'new_value': CAST(s."{c}" AS VARCHAR)}} END"""
             for c in values)
+        resets = _resets(kind, values)
+        cells += "".join(
+            f""", CASE WHEN t."{c}" IS DISTINCT FROM s."{c}" AND t."{r}" IS NOT NULL THEN {{'column_name': {_clean.q(r)},
+                     'old_value': CAST(t."{r}" AS VARCHAR), 'new_value': CAST(NULL AS VARCHAR)}} END"""
+            for c, r in resets)
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _import_changes AS
                         SELECT row_key, ch.column_name, ch.old_value, ch.new_value
                         FROM (SELECT {_key_text(kind, 's')} AS row_key,
@@ -854,7 +864,8 @@ def _merge(con, kind: Kind, stored: list[str], insert_only: list[str], dataset_i
                                    row_key, column_name, old_value, new_value,
                                    {sql_values(dataset_id, username or audit.cli_user(), now)}
                             FROM _import_changes""")
-            assignments = ", ".join(f'"{c}" = s."{c}"' for c in values) + (
+            assignments = ", ".join([f'"{c}" = s."{c}"' for c in values] + [
+                f'"{r}" = CASE WHEN t."{c}" IS DISTINCT FROM s."{c}" THEN NULL ELSE t."{r}" END' for c, r in resets]) + (
                 f", dataset_id = {literal(dataset_id)}" if has_dataset else "")
             con.execute(f"""UPDATE {table} AS t SET {assignments} FROM _import_clean s
                             WHERE {on} AND {OK} AND ({differs})""")

@@ -6,6 +6,8 @@ and a note for the template. Cross-column ``checks`` are SQL conditions over a r
 columns, evaluated in the cleaning pass. After it, ``derived`` columns are computed (SQL that may
 read other tables, in order) and ``rules`` reject rows by conditions that may read other tables;
 both see the imported row as ``s`` (``s.parent_adcode``).
+A column's ``resets`` names table columns that describe its stored value (a basis, a source): an
+import that changes the value sets them NULL and records that in ``change_history``.
 ``scope`` limits a kind to part of its table (towns: the rows of ``regions`` at level town).
 
 ``[region]`` says which region a row belongs to, for an import under a region scope (the web's
@@ -49,6 +51,10 @@ class Column:
     default: str | None = None
     note: str = ""
     example: str = ""
+    # table columns that describe this one's stored value (how it was computed, by whom): set NULL
+    # on a stored row whose value of this column an import changes, so they never describe a
+    # figure they were not written with (energy_tce's basis after `carbon sync-energy`)
+    resets: tuple[str, ...] = ()
 
     @property
     def default_unit(self) -> str | None:
@@ -143,9 +149,14 @@ def parse(data: dict, source: str) -> Kind:
             store=raw.get("store", True), unit=raw.get("unit"), min=raw.get("min"), max=raw.get("max"),
             level=raw.get("level"), mountain=raw.get("mountain", False), registered=raw.get("registered", False),
             values=dict(raw.get("values", {})), default=raw.get("default"), note=raw.get("note", ""),
-            example=raw.get("example", ""),
+            example=raw.get("example", ""), resets=tuple(raw.get("resets", ())),
         ))
     ids = [c.id for c in columns]
+    for column in columns:
+        for target in column.resets:
+            if not IDENTIFIER.fullmatch(target) or target in ids:
+                raise ShanhaiError(f"{source}: column {column.id!r} resets {target!r}: expected a column of the "
+                                   "table that the kind does not import")
     for key in data["key"]:
         if key not in ids:
             raise ShanhaiError(f"{source}: key column {key!r} is not among the columns")

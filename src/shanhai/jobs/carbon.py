@@ -375,11 +375,17 @@ def factor_table(name: str = "default") -> dict:
             "grid": [g.model_dump() for g in sorted(f.grid, key=lambda g: (g.series, g.geography, g.year))]}
 
 
+# the basis sync_energy writes, by its own name (``equal`` 等价值, ``equivalent`` 当量值), in the
+# GLOSSARY's identifiers that enterprise_years.energy_basis stores
+SYNC_BASIS = {"equal": "equivalent_coal", "equivalent": "equivalent_calorific"}
+
+
 def sync_energy(store: Store, *, year: int | None = None, basis: str = "equal", preset: str = "default",
                 region: str | None = None, user: str | None = None) -> dict:
     """Write ``enterprise_years.energy_tce`` from ``energy_use``: Σ over the year's carriers of
     quantity × the 等价值 (default; ``basis='equivalent'`` for 当量值) coefficient, zero-carbon power
-    per the preset. Only rows whose value changes are written; each sync is a run (kind
+    per the preset, with ``energy_basis`` (:data:`SYNC_BASIS`) and the same sum at 当量值 in
+    ``energy_tce_calorific``. Only rows whose value changes are written; each sync is a run (kind
     ``carbon_energy_sync``) and an audit entry naming the factor set, its version and the basis.
     Idempotent: a second sync changes nothing."""
     if basis not in ("equal", "equivalent"):
@@ -393,19 +399,28 @@ def sync_energy(store: Store, *, year: int | None = None, basis: str = "equal", 
         raise ShanhaiError(f"no energy data for {year if year is not None else 'any year'}")
     check_units(store)
     col = "tce_equal" if basis == "equal" else "tce_equivalent"
+    written = SYNC_BASIS[basis]
     fe = ac.firm_energy_sql("energy_use", ac.coefficients_sql(f, g, years),
                             where=f"CAST(substr(e.period, 1, 4) AS INTEGER) IN ({', '.join(map(str, years))})")
     con = store.con
+    # energy_basis and energy_tce_calorific say what energy_tce now holds (migration 0025): the
+    # 腾笼换鸟 ledger reads the 当量值 beside a 等价值 figure instead of counting the uplift twice
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _cb_s AS
-        SELECT x.uscc, x.year, round(x.{col}, 6) AS tce FROM ({fe}) x JOIN enterprises e ON e.uscc = x.uscc
-        JOIN enterprise_years y ON y.uscc = x.uscc AND y.year = x.year
-        WHERE {scope.sql('e.county_adcode')} AND y.energy_tce IS DISTINCT FROM round(x.{col}, 6)""")
+        SELECT uscc, year, tce, calorific FROM (
+            SELECT x.uscc, x.year, round(x.{col}, 6) AS tce, round(x.tce_equivalent, 6) AS calorific,
+                   y.energy_tce, y.energy_basis, y.energy_tce_calorific
+            FROM ({fe}) x JOIN enterprises e ON e.uscc = x.uscc
+            JOIN enterprise_years y ON y.uscc = x.uscc AND y.year = x.year
+            WHERE {scope.sql('e.county_adcode')})
+        WHERE energy_tce IS DISTINCT FROM tce OR energy_basis IS DISTINCT FROM {literal(written)}
+              OR energy_tce_calorific IS DISTINCT FROM calorific""")
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     run_id = f"carbon-sync-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     con.execute("BEGIN TRANSACTION")
     try:
         changed = con.execute("SELECT count(*) FROM _cb_s").fetchone()[0]
-        con.execute("UPDATE enterprise_years SET energy_tce = s.tce FROM _cb_s s "
+        con.execute(f"UPDATE enterprise_years SET energy_tce = s.tce, energy_basis = {literal(written)}, "
+                    "energy_tce_calorific = s.calorific FROM _cb_s s "
                     "WHERE enterprise_years.uscc = s.uscc AND enterprise_years.year = s.year")
         doc = {"region": scope.adcode, "region_name": scope.name, "years": years, "basis": basis,
                "factors": f.name, "factors_version": f.version, "factors_fingerprint": f.fingerprint(),

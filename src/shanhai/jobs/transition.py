@@ -285,7 +285,11 @@ def _credit(store: Store, action_row: dict, day: dt.date, r: LedgerRules, land_m
             co2_t=None) -> dict:
     """The freed amounts of an action completed on ``day`` (rule, or audited figures)."""
     uscc = action_row["uscc"]
-    facts = _dicts(store, f"""SELECT y.year, {LAND_USED} AS land_used_mu, y.energy_tce, y.electricity_kwh
+    # the ledger values electricity itself (analysis.transition): it reads the firm's 当量值, which
+    # is energy_tce as imported, or the 当量值 `carbon sync-energy` kept beside a 等价值 energy_tce
+    facts = _dicts(store, f"""SELECT y.year, {LAND_USED} AS land_used_mu,
+               CASE WHEN y.energy_basis = 'equivalent_coal' THEN y.energy_tce_calorific ELSE y.energy_tce END
+                   AS energy_tce, y.electricity_kwh
         FROM enterprise_years y WHERE y.uscc = {literal(uscc)} AND y.year <= {day.year}
         ORDER BY (y.year < {day.year}) DESC, y.year DESC LIMIT 1""") if uscc else []
     measured = any(v is not None for v in (land_mu, energy_tce, co2_t))
