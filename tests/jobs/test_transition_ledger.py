@@ -91,6 +91,23 @@ def test_a_synced_coal_equivalent_figure_is_not_counted_twice(store):
     assert float(b["energy"]) == round(coal_equivalent, 4) and float(b["carbon"]) > 54104.0
 
 
+def test_a_back_dated_allocation_cannot_use_quota_freed_later(store):
+    """Quota is credited by year: firm C's closure in 2024 frees nothing a 2023 project may take, and
+    a 2023 allocation may not take what a 2025 one already holds."""
+    _golden_county(store)
+    jt.add_action(store, PROVINCE, C_USCC, "close", status="done", done_on="2024-03-01", user="tests")
+    with pytest.raises(ShanhaiError, match="dated 2023-06-01"):
+        jt.allocate(store, PROVINCE, "TLP1", energy_tce=100, value_added=30000, on="2023-06-01")
+    assert store.con.execute("SELECT count(*) FROM quota_allocations").fetchone()[0] == 0
+    jt.allocate(store, PROVINCE, "TLP1", energy_tce=17000, value_added=60000, on="2025-02-01")
+    # 973 tce are left at the end of 2024 and of 2025: a 2024 project may take them, not more
+    with pytest.raises(ShanhaiError, match="available 973"):
+        jt.allocate(store, PROVINCE, "TLP2", energy_tce=1000, value_added=30000, on="2024-06-01")
+    got = jt.allocate(store, PROVINCE, "TLP2", energy_tce=973, value_added=30000, on="2024-06-01")
+    assert got["available_after"]["energy"] == 0
+    assert jt.balances(store, PROVINCE)["balanced"]
+
+
 def test_golden_case_g(store):
     county = _golden_county(store)
     a = jt.add_action(store, PROVINCE, C_USCC, "close", status="done", done_on="2023-03-01", user="tests")

@@ -452,9 +452,26 @@ def balances(store: Store, scope: Scope, region: str | None = None, *, year: int
                             for r in [*rows, total] for k in QUOTA_KINDS)}
 
 
-def _available(store: Store, county: str) -> dict[str, Decimal]:
-    b = balances(store, Scope(county, "county"), None)
-    return {k: b["total"][k]["available"] for k in QUOTA_KINDS}
+def _available(store: Store, county: str, year: int | None = None) -> dict[str, Decimal]:
+    """The county's available quota; with ``year``, what an allocation dated that year may take:
+    the least balance at the end of that year and of every later year holding an allocation. Quota
+    is credited by year, so a back-dated allocation cannot use quota freed in a later year, nor
+    take what a later allocation already relies on."""
+    scope = Scope(county, "county")
+    if year is None:
+        b = balances(store, scope, None)
+        return {k: b["total"][k]["available"] for k in QUOTA_KINDS}
+    later = [y for (y,) in store.con.execute(
+        f"SELECT DISTINCT year(allocated_on) FROM quota_allocations WHERE county_adcode = {literal(county)} "
+        f"AND year(allocated_on) > {int(year)} ORDER BY 1").fetchall()]
+    least: dict[str, Decimal] = {}
+    for y in [int(year), *later]:
+        b = balances(store, scope, None, year=y)
+        for k in QUOTA_KINDS:
+            a = b["total"][k]["available"]
+            if k not in least or a < least[k]:
+                least[k] = a
+    return least
 
 
 # ---- allocations ---------------------------------------------------------------------------------
@@ -489,7 +506,8 @@ def allocate(store: Store, scope: Scope, project_id: str, *, energy_tce: float, 
     """Allocate freed quota of the project's landing county to it: energy (tce, the ledger basis)
     and, if given, carbon (t CO2) and land (亩). Refused (ShanhaiError, nothing written) when the
     project's intensity is over the threshold of ``on``, an amount is over the county's available
-    balance, or the project already holds that quota kind. Audited."""
+    balance as at ``on``'s year (:func:`_available`), or the project already holds that quota kind.
+    Audited."""
     r = _rules(rules).with_inclusive(inclusive)
     _check_basis(store, r)
     day = _date(on, "allocation date")
@@ -513,10 +531,12 @@ def allocate(store: Store, scope: Scope, project_id: str, *, energy_tce: float, 
                                           f"WHERE project_id = {literal(p['project_id'])}").fetchall() if k in wanted]
         if held:
             raise ShanhaiError(f"project {project_id} already holds {', '.join(held)} quota: no quota is allocated twice")
-        avail = _available(store, county)
+        avail = _available(store, county, day.year)
         over = [f"{k} {wanted[k]} {QUOTA_UNITS[k]} > available {avail[k]}" for k in wanted if wanted[k] > avail[k]]
         if over:
-            raise ShanhaiError(f"project {project_id} refused: over the balance of county {county}: " + "; ".join(over))
+            raise ShanhaiError(f"project {project_id} refused: over the balance of county {county} for an allocation "
+                               f"dated {day} (quota credited up to {day.year}, less what later allocations hold): "
+                               + "; ".join(over))
         now, who = _now(), user or audit.cli_user()
         ids = []
         for kind, amount in wanted.items():
