@@ -95,14 +95,14 @@ def test_done_allocate_refuse_and_export(seeded, web_db, clients, store):
     assert r.status_code == 400 and "0.52" in r.text
     # over the balance
     r = c.post("/transition/allocate", data={"project_id": project[0], "energy_tce": str(available + 1),
-                                             "value_added": str((available + 1) * 10), "on": "2024-05-01",
+                                             "value_added": str((available + 1) * 10), "on": f"{web_db.year + 1}-05-01",
                                              "csrf_token": c.csrf}, follow_redirects=False)
     assert r.status_code == 400 and "balance" in r.text
     assert store.con.execute("SELECT count(*) FROM quota_allocations WHERE project_id = ?", [project[0]]).fetchone()[0] == 0
     assert freed > 0
-    amount = round(freed / 2, 2)
+    amount = round(freed / 2, 2)        # quota is credited by year: the allocation is dated in the action's year
     r = c.post("/transition/allocate", data={"project_id": project[0], "energy_tce": str(amount),
-                                             "value_added": str(amount * 4), "on": "2024-05-01",
+                                             "value_added": str(amount * 4), "on": f"{web_db.year + 1}-05-01",
                                              "csrf_token": c.csrf}, follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     got = c.get("/api/v1/transition/allocations").json()["allocations"]
