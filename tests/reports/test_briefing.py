@@ -206,7 +206,7 @@ def test_xlsx_summary_and_tables(county_docs, env, store):
     reader = fastexcel.read_excel(str(county_docs["xlsx"].path))
     names = reader.sheet_names
     assert names[0] == "专报摘要" and "方法与来源" in names
-    assert {"汇总", "企业明细", "基准值", "整改名单", "说明"} <= set(names)   # the county workbook's sheets
+    assert {"汇总", "企业明细", "基准值", "整改名单", "低效用地", "说明"} <= set(names)   # the county workbook's sheets
     rows = reader.load_sheet("专报摘要", header_row=None).to_arrow().to_pylist()
     cells = [v for row in rows for v in row.values() if v]
     b = county_docs["briefing"]
@@ -226,8 +226,12 @@ def test_xlsx_summary_and_tables(county_docs, env, store):
 def test_a_county_briefing_names_only_its_own_firms(county_docs, env, store):
     texts = {"pdf": pdf_text(county_docs["pdf"].path), "docx": docx_text(county_docs["docx"].data),
              "xlsx": xlsx_text(county_docs["xlsx"].path)}
+    # the county's firms: evaluated in the run, or holding one of its parcels in an inefficient status
+    # (the workbook's 低效用地 sheet lists every such parcel of the county with its holder)
     own = {u: n for u, n in store.con.execute(
-        f"SELECT uscc, name FROM mujun_results WHERE run_id = '{env.b}' AND county_adcode = '{env.county}'").fetchall()}
+        f"SELECT uscc, name FROM mujun_results WHERE run_id = '{env.b}' AND county_adcode = '{env.county}' "
+        f"UNION SELECT e.uscc, e.name FROM land_parcels p JOIN enterprises e ON e.uscc = p.holder_uscc "
+        f"WHERE p.county_adcode = '{env.county}' AND e.county_adcode = '{env.county}'").fetchall()}
     others = store.con.execute(
         f"SELECT DISTINCT uscc, name FROM mujun_results WHERE run_id IN ('{env.a}', '{env.b}') "
         f"AND county_adcode <> '{env.county}'").fetchall()

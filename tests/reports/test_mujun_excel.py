@@ -100,11 +100,15 @@ def test_a_regions_lists_hold_its_firms_only(store, run, tmp_path, level):
     assert title.startswith(f"2023年度{name}工业企业")
 
 
+def fix_rows(rows):
+    return [{"uscc": r["统一社会信用代码"]} for r in rows]
+
+
 def test_county_workbook(store, run, tmp_path):
     path = tmp_path / "county.xlsx"
     result = county_workbook(store, run.run_id, run.county, path)
     reader = fastexcel.read_excel(path)
-    assert reader.sheet_names == ["汇总", "企业明细", "基准值", "整改名单", "说明"]
+    assert reader.sheet_names == ["汇总", "企业明细", "基准值", "整改名单", "低效用地", "说明"]
     everyone = firms_of(store, run.run_id, f"m.county_adcode = '{run.county}'")
     detail = sheet_rows(path, "企业明细")
     assert {r["统一社会信用代码"] for r in detail} == set(everyone)      # T firms included, no other county
@@ -121,6 +125,10 @@ def test_county_workbook(store, run, tmp_path):
     for row, x in zip(fix, remediation.rows, strict=True):
         if x["extra_tax_wan"] is not None:
             assert float(row["需增税收(万元)"]) == pytest.approx(x["extra_tax_wan"], abs=1e-6)
+    land = rv.inefficient_land(store, run.run_id, run.county)
+    candidates = reader.load_sheet("低效用地", header_row=2, n_rows=len(land.firms)).to_arrow().to_pylist()
+    assert [r["统一社会信用代码"] for r in candidates] == [x["uscc"] for x in land.firms]
+    assert result.sheets["低效用地"] == len(land.firms) and {x["uscc"] for x in land.firms} == {x["uscc"] for x in fix_rows(fix)}
     bench = reader.load_sheet("基准值", header_row=1).to_arrow().to_pylist()
     assert bench and {b["单元代码"] for b in bench} == {run.county}        # zhejiang-2018: county units
     assert {b["指标"] for b in bench} >= {"亩均税收", "亩均增加值"}

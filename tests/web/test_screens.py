@@ -182,6 +182,38 @@ def test_compare_page(clients, web_db):
     assert c.get(f"/mujun/compare?a={web_db.province_run}&b=nope").status_code == 404
 
 
+def test_review_page_lists_remediation_and_inefficient_land_inside_the_region(clients, web_db, store):
+    run = web_db.province_run
+
+    def cd(where):
+        return {u for (u,) in store.con.execute(
+            f"SELECT uscc FROM mujun_results WHERE run_id = '{run}' AND \"class\" IN ('C', 'D') AND {where}").fetchall()}
+
+    city_cd, near_cd = cd(f"county_adcode LIKE '{web_db.city[:4]}%'"), cd(f"county_adcode = '{web_db.near_county}'")
+    assert near_cd and near_cd < city_cd, "the test province needs C/D firms in the city"
+    c = clients["city"]
+    page = c.get(f"/mujun/runs/{run}/review")
+    assert page.status_code == 200 and "整改名单" in page.text and "低效用地（按县）" in page.text
+    shown = set(re.findall(r"/enterprises/([0-9A-Z]{18})", page.text))
+    assert shown and shown <= city_cd and web_db.firm_far[0] not in page.text
+    assert 'id="review-link"' in c.get(f"/mujun/runs/{run}").text
+    near = c.get(f"/mujun/runs/{run}/review?region={web_db.near_county}")
+    assert near.status_code == 200 and set(re.findall(r"/enterprises/([0-9A-Z]{18})", near.text)) <= near_cd
+    api = c.get(f"/api/v1/runs/{run}/review?limit=0").json()
+    assert {x["uscc"] for x in api["remediation"]} == city_cd == {x["uscc"] for x in api["firms"]}
+    assert api["remediation_total"] == len(city_cd) and api["target_class"] == "B"
+    for x in api["remediation"]:                 # the gap to B is the score to reach less the total
+        if x["gap"] is not None:
+            assert x["gap"] == pytest.approx(x["target_score"] - x["total_score"], abs=1e-6)
+    # a county user: its own county only, another county is refused
+    county = clients["county"].get(f"/mujun/runs/{run}/review")
+    assert county.status_code == 200
+    assert set(re.findall(r"/enterprises/([0-9A-Z]{18})", county.text)) <= cd(f"county_adcode = '{web_db.county}'")
+    assert web_db.firm_near[0] not in county.text
+    assert clients["county"].get(f"/mujun/runs/{run}/review?region={web_db.near_county}").status_code == 403
+    assert clients["county"].get(f"/api/v1/runs/{run}/review?region={web_db.near_county}").status_code == 403
+
+
 def test_export_is_scoped_and_audited(clients, web_db, store):
     run = web_db.province_run
     c = clients["county"]

@@ -111,6 +111,7 @@ def _scope_key(scope: "Scope") -> str:
     return f"{scope.level}:{scope.adcode}"
 
 
+FEN = Decimal("0.01")
 _CACHE = Memo(512)
 
 
@@ -865,6 +866,40 @@ def enterprise_runs(store: Store, scope: "Scope", uscc: str) -> list[dict]:
 
 
 # ---- two runs --------------------------------------------------------------------------------
+
+def review(store: Store, scope: "Scope", run_id: str, limit: int = 200) -> dict:
+    """The run's follow-up lists inside the scope: 整改名单 (every C/D firm's distance to class B,
+    ``jobs.mujun_review.remediation``) and 低效用地 (C/D firms by land held, parcels in an
+    inefficient status, by county: ``inefficient_land``). Rows are cut at ``limit`` per list, with
+    the totals; the county workbook and the API's ``limit=0`` have them all."""
+    from shanhai.jobs import mujun_review
+
+    info = run_info(store, scope, run_id)
+
+    def compute():
+        from shanhai.jobs import mujun
+
+        order = list(mujun.preset_of(store, run_id).classes.order)
+        classes = [c for c in ("C", "D") if c in order] or order[-2:]
+        target = "B" if "B" in order else order[1]
+        rem = mujun_review.remediation(store, run_id, region_arg(scope), classes=classes, target=target).as_dict()
+        land = mujun_review.inefficient_land(store, run_id, region_arg(scope), classes=classes).as_dict()
+        return {"classes": classes, "target_class": target, "method": rem["method"], "notes": rem["notes"],
+                "remediation_total": len(rem["rows"]), "remediation": rem["rows"],
+                "extra_tax_wan": sum(x["extra_tax_wan"] or 0 for x in rem["rows"]),
+                # stored to the fen (DECIMAL(18, 2)), read as floats: summed as fen, exactly
+                "surcharge_yuan": float(sum((Decimal(repr(float(x["surcharge_yuan"] or 0))).quantize(FEN)
+                                             for x in rem["rows"]), Decimal(0))),
+                "firms_total": len(land["firms"]), "firms": land["firms"],
+                "parcels_total": len(land["parcels"]), "parcels": land["parcels"],
+                "by_county": land["by_county"]}
+
+    out = dict(_cached((_db(store), "review", run_id, _scope_key(scope)), compute))
+    if limit:
+        for key in ("remediation", "firms", "parcels"):
+            out[key] = out[key][:limit]
+    return {"run": info.as_dict(), "limit": limit, **out}
+
 
 def transitions(store: Store, scope: "Scope", run_a: str, run_b: str, movers_limit: int = 200) -> dict:
     """Two runs compared inside the scope (``jobs.mujun_review.compare``): the class transition

@@ -1389,6 +1389,7 @@ def to_xlsx(b: Briefing, store: Store) -> bytes:
         mx._detail_sheet(wb, f, store, run_id, preset, r, title, INDICATORS)
         mx._benchmark_sheet(wb, f, store, run_id, preset, r, title, INDICATORS)
         mx._remediation_sheet(wb, f, store, run_id, preset, r, title)
+        mx._land_sheet(wb, f, store, run_id, preset, r, title)
         mx._notes_sheet(wb, f, store, run_id, preset, summary, r)
     wb.close()
     return buf.getvalue()

@@ -220,7 +220,7 @@ def public_lists(store: Store, run_id: str, path, region: str | None = None) -> 
 # ---- the county workbook ---------------------------------------------------------------------
 
 def county_workbook(store: Store, run_id: str, county: str, path) -> Exported:
-    """One county's workbook of a run: 汇总, 企业明细, 基准值, 整改名单, 说明."""
+    """One county's workbook of a run: 汇总, 企业明细, 基准值, 整改名单, 低效用地, 说明."""
     from shanhai.reports._safe import workbook as safe_workbook
 
     from shanhai.policy import INDICATORS
@@ -245,6 +245,7 @@ def county_workbook(store: Store, run_id: str, county: str, path) -> Exported:
     out.sheets["企业明细"] = _detail_sheet(wb, f, store, run_id, preset, r, title, INDICATORS)
     out.sheets["基准值"] = _benchmark_sheet(wb, f, store, run_id, preset, r, title, INDICATORS)
     out.sheets["整改名单"] = _remediation_sheet(wb, f, store, run_id, preset, r, title)
+    out.sheets["低效用地"] = _land_sheet(wb, f, store, run_id, preset, r, title)
     out.sheets["说明"] = _notes_sheet(wb, f, store, run_id, preset, summary, r)
     _close(wb, path)
     return out
@@ -455,6 +456,38 @@ def _remediation_sheet(wb, f, store, run_id, preset, r, title) -> int:
     ws.freeze_panes(2, 2)
     _print_setup(ws, 1)
     return len(rows)
+
+
+def _land_sheet(wb, f, store, run_id, preset, r, title) -> int:
+    """低效用地: the candidate firms (worst class first, most land, lowest score) and the parcels in
+    an inefficient status (``jobs.mujun_review.inefficient_land``); returns the firms written."""
+    ws = wb.add_worksheet("低效用地")
+    classes = [c for c in ("C", "D") if c in preset.classes.order] or list(preset.classes.order[-2:])
+    result = review.inefficient_land(store, run_id, r.adcode, classes=classes)
+    firm_headers = [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 21), ("所属乡镇(街道)", 14), ("评价类别", 16),
+                    ("总分", 9), ("用地面积(亩)", 11), ("亩均税收(万元/亩)", 12), ("低效宗地(宗)", 10),
+                    ("低效宗地面积(亩)", 12)]
+    firms = [[(x["priority"], f.center), (x["name"], f.text), (x["uscc"], f.center), (x["town_name"], f.text),
+              (_class_text(preset, x["class"]), f.center), (x["total_score"], f.num), (x["land_used_mu"], f.num),
+              (x["tax_per_mu"], f.num), (x["inefficient_parcels"], f.int), (x["inefficient_area_mu"], f.num)]
+             for x in result.firms]
+    parcel_headers = [("宗地编号", 16), ("状态", 12), ("面积(亩)", 10), ("供地日期", 12), ("权利人", 34),
+                      ("权利人统一社会信用代码", 21), ("权利人评价类别", 16)]
+    parcels = [[(p["parcel_id"], f.text), (p["status_label"], f.text), (p["area_mu"], f.num),
+                (str(p["supplied_on"]) if p["supplied_on"] else None, f.center), (p["holder_name"], f.text),
+                (p["holder_uscc"], f.center),
+                (_class_text(preset, p["holder_class"]) if p["holder_class"] else None, f.center)]
+               for p in result.parcels]
+    width = max(len(firm_headers), len(parcel_headers))
+    ws.merge_range(0, 0, 0, width - 1, f"{title} — 低效用地 ({'、'.join(classes)}类企业及低效状态宗地)", f.title)
+    ws.set_row(0, 30)
+    nxt = _table(ws, f, 1, firm_headers, firms, title=f"候选企业 {len(firms)} 家（D类在前，其次用地面积大、得分低）")
+    nxt = _table(ws, f, nxt + 1, parcel_headers, parcels,
+                 title=f"低效状态宗地 {len(parcels)} 宗（批而未供、供而未用、用而未尽、建而未投、投而未达标）")
+    ws.merge_range(nxt, 0, nxt, width - 1, f"评价批次：{run_id}；宗地来自宗地台账 (land_parcels)", f.footer)
+    _widths(ws, firm_headers)
+    _print_setup(ws, 2)
+    return len(firms)
 
 
 def _notes_sheet(wb, f, store, run_id, preset, summary, r) -> int:

@@ -407,6 +407,16 @@ def api_headline(run_id: str, store: Store = Depends(get_store), scope: Scope = 
         return dashboard.headline(store, scope, run_id)
 
 
+@router.get("/runs/{run_id}/review", response_model=dict[str, Any],
+            summary="整改名单与低效用地 C/D firms' distance to class B and inefficient-land candidates")
+def api_review(run_id: str, region: str | None = None, limit: int = Query(200, ge=0, le=1_000_000),
+               store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
+    """``limit`` rows per list (0 = all), inside your region or the sub-region ``region``."""
+    target = scope.narrow(store, region) if region else scope
+    with reading():
+        return dashboard.review(store, target, run_id, limit=limit)
+
+
 @router.get("/compare", response_model=CompareOut, summary="两批次比较 Class transitions between two runs")
 def api_compare(a: str, b: str, store: Store = Depends(get_store), scope: Scope = Depends(current_scope)):
     with reading():

@@ -186,6 +186,22 @@ def _carbon_badge(store: Store, scope: Scope, uscc: str) -> dict | None:
     return doc["current"]
 
 
+# ---- follow-up lists ---------------------------------------------------------------------------
+
+@router.get("/runs/{run_id}/review", name="mujun_review")
+def review_page(request: Request, run_id: str, region: str | None = Query(None),
+                store: Store = Depends(get_store), user: User = Depends(current_user),
+                scope: Scope = Depends(current_scope)):
+    """整改名单 and 低效用地 of a run: the C/D firms' distance to class B and the inefficient-land
+    candidates, for the user's region or a sub-region of it."""
+    target = _narrow(store, scope, region or None)
+    with reading():
+        doc = dashboard.review(store, target, run_id)
+        regions = dashboard.sub_regions(store, scope)
+    return render(request, "mujun_review.html", {"doc": doc, "run": doc["run"], "target": target,
+                                                 "regions": regions, "region": region or "", "fmt": FMT})
+
+
 # ---- two runs --------------------------------------------------------------------------------
 
 @router.get("/compare", name="mujun_compare")
