@@ -33,6 +33,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -220,7 +221,7 @@ class Finding:
     but that record's hash cannot be checked: not evidence of tampering, not proof of its absence)."""
 
     seq: int
-    kind: str          # altered | removed | inserted | downgraded | archive | unverifiable
+    kind: str          # altered | removed | inserted | downgraded | archive | unverifiable | head
     message: str
     row: int | None = None   # the record where the break shows (after a gap: the one after it)
 
@@ -414,6 +415,82 @@ def verify(con: duckdb.DuckDBPyConnection) -> int | None:
     if finding is None:
         return None
     return finding.row or finding.seq
+
+
+# ---- the chain head, for a copy kept off the host ------------------------------------------------
+
+_HEAD_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def head(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """The chain's newest record — ``seq``, ``hash``, ``key_id``, ``chain_version``, ``occurred_at``
+    — or None when nothing was ever logged. Read from the table (the last archive file when the
+    table is empty), not verified: ``shanhai audit verify`` is what verifies."""
+    row = con.execute("SELECT seq, hash, key_id, chain_version, occurred_at FROM audit_log "
+                      "ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is not None:
+        return dict(zip(("seq", "hash", "key_id", "chain_version", "occurred_at"), row))
+    listed = archives(con)
+    if not listed:
+        return None
+    last = listed[-1]
+    rec = {"seq": last["last_seq"], "hash": last["last_hash"], "key_id": None, "chain_version": None,
+           "occurred_at": None}
+    path = Path(last["path"])
+    if path.is_file():
+        for arc in _archive_rows(path):
+            if arc["seq"] == last["last_seq"]:
+                rec.update(key_id=arc.get("key_id"), chain_version=arc.get("chain_version"),
+                           occurred_at=datetime.fromisoformat(arc["occurred_at"]))
+    return rec
+
+
+def head_line(rec: dict) -> str:
+    """The one line an operator copies off the host: ``SEQ:HASH key_id=… occurred_at=…Z``; its first
+    word is what ``shanhai audit verify --expect-head`` takes."""
+    at = rec["occurred_at"]
+    when = at.isoformat(timespec="seconds") + "Z" if at is not None else "-"
+    return f"{rec['seq']}:{rec['hash']} key_id={rec['key_id'] or '-'} occurred_at={when}"
+
+
+def parse_head(text: str, source: str = "--expect-head") -> tuple[int, str]:
+    """(seq, hash) of ``SEQ:HASH`` (the first word of a :func:`head_line`); one sentence otherwise."""
+    words = (text or "").split()
+    seq, sep, digest = (words[0] if words else "").partition(":")
+    digest = digest.lower()
+    if not sep or not seq.isdigit() or int(seq) < 1 or not _HEAD_HASH.fullmatch(digest):
+        raise ShanhaiError(f"审计链头格式无效 {source} {(text or '')[:80]!r} is not SEQ:HASH: write the record "
+                           "number, a colon and its 64 hex digit hash, as `shanhai audit head` prints them")
+    return int(seq), digest
+
+
+def _hash_of(con: duckdb.DuckDBPyConnection, seq: int) -> str | None:
+    row = con.execute(f"SELECT hash FROM audit_log WHERE seq = {int(seq)}").fetchone()
+    if row is not None:
+        return row[0]
+    for arc in archives(con):
+        path = Path(arc["path"])
+        if arc["first_seq"] <= seq <= arc["last_seq"] and path.is_file():
+            return next((rec["hash"] for rec in _archive_rows(path) if rec["seq"] == seq), None)
+    return None
+
+
+def check_head(con: duckdb.DuckDBPyConnection, seq: int, digest: str) -> Finding | None:
+    """Whether record ``seq`` is still there with hash ``digest`` — a head copied off the host
+    earlier. A rewritten chain (edited and recomputed, or every keyed record turned back into an
+    unkeyed one, which :func:`check` alone cannot tell from a log that was never keyed) changes
+    the hash of every record from the edit on; removing the newest records removes ``seq``."""
+    found = _hash_of(con, seq)
+    if found is None:
+        now = head(con)
+        return Finding(seq, "head",
+                       f"record {seq}, the chain head recorded off the host, is missing: the chain now ends at "
+                       f"record {now['seq'] if now else 0} (records were removed or the log was replaced)")
+    if not hmac.compare_digest(found, digest.lower()):
+        return Finding(seq, "head",
+                       f"record {seq} does not have the hash recorded off the host ({digest[:16]}…, now "
+                       f"{found[:16]}…): the chain was rewritten up to that record")
+    return None
 
 
 # ---- retention and archiving ------------------------------------------------------------------
