@@ -15,7 +15,11 @@ The numbers below come from the security settings (``shanhai.policy._security``:
   whose password an administrator reset must change it at its next sign-in.
 - Two factors: TOTP (RFC 6238, 30-second steps, ``pyotp``), enrolled from the account page and
   active once confirmed with a code; a code's time step is stored and never accepted again
-  (no replay); ten one-time recovery codes, stored as sha256, each usable once. Roles listed in
+  (no replay); ten one-time recovery codes, stored as sha256, each usable once. The seed must be
+  read back, so it is not hashed: with ``$SHANHAI_SECRETS_KEY`` it is stored AES-256-GCM-encrypted
+  and bound to the user id (:mod:`shanhai.store.sealed`), a plain or old-key seed is re-encrypted
+  at its next use or by :func:`encrypt_totp_secrets`; an unreadable one fails like a wrong code
+  for the user and is one line in the operator's log (``shanhai.accounts``). Roles listed in
   ``totp_required_roles`` must enrol right after the password step and can do nothing else first.
 - Failed sign-ins (read back from the audit log, so counts survive a restart): 5 for one account
   name within 15 minutes lock it for 30 minutes (``lock`` is audited, an administrator may
