@@ -195,7 +195,7 @@ def encrypt_secrets(db: DbOption = None, json_output: JsonOption = False) -> Non
             out.print(f"[red]无法读取 Unreadable[/red]: {item['message']}")
     if result["unreadable"]:
         if not json_output:
-            out.print(f"{len(result['unreadable'])} seed(s) left unchanged: put their key in "
+            out.print(f"未处理 {len(result['unreadable'])} seed(s) left unchanged: put their key in "
                       "SHANHAI_SECRETS_KEY_OLD and run this again, or `shanhai users reset-2fa NAME` (they enrol again)")
         raise typer.Exit(1)
 
