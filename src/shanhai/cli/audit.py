@@ -1,4 +1,4 @@
-"""``shanhai audit``: verify, archive, export and list the hash-chained audit log."""
+"""``shanhai audit``: verify, head, archive, export and list the hash-chained audit log."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from shanhai.errors import ShanhaiError
 from shanhai.reports import _safe
 from shanhai.store import audit, default_db_path, open_store
 
-app = typer.Typer(help="审计日志 Verify, archive, export and list the tamper-evident audit log.",
+app = typer.Typer(help="审计日志 Verify, print the head of, archive, export and list the tamper-evident audit log.",
                   no_args_is_help=True)
 
 # key_id: the audit key a version-3 record was signed with, which whoever checks an export needs
@@ -44,18 +44,33 @@ def _where(action, user, since, until) -> str:
     return audit.where(username=user, action=action, since=_day(since, "--since"), until=_day(until, "--until"))
 
 
+ExpectHeadOption = Annotated[str | None, typer.Option(
+    "--expect-head", help="预期链头 SEQ:HASH from an earlier `shanhai audit head`, kept off this host: fail (exit "
+                          "code 1) when record SEQ is missing or its hash differs.")]
+
+
 @app.command()
-def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
+def verify(expect_head: ExpectHeadOption = None, db: DbOption = None, json_output: JsonOption = False) -> None:
     """校验 Walk the archives and the log as one hash chain; name the first record altered, removed or
     inserted (exit code 1), or the first keyed record that cannot be verified because its audit key
-    is not configured (exit code 3)."""
+    is not configured (exit code 3). With --expect-head SEQ:HASH, also fail (exit code 1) when that
+    record is missing or its hash changed: a rewritten chain, even one that looks never keyed."""
     path = db or default_db_path()
+    expected = audit.parse_head(expect_head) if expect_head else None
     keys = audit.audit_keys()
     with open_store(path, read_only=True) as store:
         finding, summary = audit.check(store.con, keys)
+        head_finding = audit.check_head(store.con, *expected) if expected else None
+        current = audit.head(store.con)
+    if head_finding is not None and (finding is None or finding.kind == "unverifiable"):
+        finding = head_finding          # a changed head outweighs "cannot be verified": the chain was rewritten
     unverifiable = finding is not None and finding.kind == "unverifiable"
     document = {"db": str(path), "ok": finding is None, "outcome": _outcome(finding, keys), **summary,
-                "finding": finding.as_dict() if finding else None}
+                "finding": finding.as_dict() if finding else None,
+                "current_head": audit.head_line(current) if current else None,
+                "expected_head": None if expected is None else {
+                    "seq": expected[0], "hash": expected[1], "ok": head_finding is None,
+                    "finding": head_finding.as_dict() if head_finding else None}}
     if json_output:
         emit_json(document)
     elif finding is None:
@@ -68,17 +83,42 @@ def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
             since = f" (from record {summary['keyed_from']} on)" if summary["keyed"] else ""
             out.print(f"审计密钥 Audit key {keys.current_id}: {summary['keyed']} keyed record(s) verified with HMAC-SHA256"
                       f"{since}")
+        if expected:
+            out.print(f"链头一致 Record {expected[0]} still has the hash recorded off the host")
     elif unverifiable:
         out.print(f"[yellow]无法校验 The audit chain cannot be fully verified[/yellow]: {finding.message} "
                   "(its links hold; a missing key is not evidence of tampering, nor of its absence)")
+    elif finding.kind == "head":
+        out.print(f"[red]审计链头不符 The audit chain does not match the head recorded off the host[/red]: "
+                  f"{finding.message}")
     else:
         out.print(f"[red]审计链断开 The audit chain is broken[/red]: {finding.message}")
     if finding is not None:
         raise typer.Exit(3 if unverifiable else 1)
 
 
+@app.command()
+def head(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """链头 Print the newest record's seq:hash, key id and time as one line to copy to another host or
+    a ticket; check it later with `shanhai audit verify --expect-head SEQ:HASH`."""
+    path = db or default_db_path()
+    with open_store(path, read_only=True) as store:
+        rec = audit.head(store.con)
+    if json_output:
+        emit_json(None if rec is None else {**rec, "line": audit.head_line(rec)})
+        return
+    if rec is None:
+        err.print("审计日志为空 The audit log is empty: there is no head yet")
+        return
+    typer.echo(audit.head_line(rec))    # plain, never wrapped: the line is copied as it is
+    err.print("审计链头 Keep this line off this host (another machine, a ticket); later "
+              f"`shanhai audit verify --expect-head {rec['seq']}:{rec['hash'][:8]}…` (the whole hash) shows a "
+              "chain rewritten or cut since")
+
+
 def _outcome(finding, keys) -> str:
-    """keyed | unkeyed (intact, with or without an audit key) | unverifiable | broken."""
+    """keyed | unkeyed (intact, with or without an audit key) | unverifiable | broken (a break, or a
+    head that no longer matches --expect-head)."""
     if finding is None:
         return "unkeyed" if keys.current is None else "keyed"
     return "unverifiable" if finding.kind == "unverifiable" else "broken"

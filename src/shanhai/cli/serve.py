@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shanhai.cli._common import DbOption, out
-from shanhai.store import audit, default_db_path, open_store
+from shanhai.store import accounts, audit, default_db_path, open_store
 
 
 def serve(
@@ -22,10 +22,16 @@ def serve(
     but loopback: cookies are marked Secure when the proxy forwards X-Forwarded-Proto https.
     """
     path = db or default_db_path()
-    # open once here so a locked, missing or newer file, a malformed audit key or a keyed audit log
-    # without its key fails with one sentence before uvicorn starts
+    # open once here so a locked, missing or newer file, a malformed audit or secrets key, a keyed
+    # audit log without its key or encrypted TOTP seeds without theirs fails with one sentence
+    # before uvicorn starts
     with open_store(path, create=False) as store:
         audit.check_writable(store.con)
+        seeds = accounts.check_secrets(store.con)
+    for kid, names in sorted(seeds["unknown"].items()):
+        out.print(f"[yellow]鉴别数据密钥不符[/yellow] {len(names)} account(s) ({', '.join(names)}) have TOTP seeds "
+                  f"encrypted with secrets key {kid}, which is not configured: they can sign in only with a "
+                  "recovery code until that key is in SHANHAI_SECRETS_KEY_OLD (or `shanhai users reset-2fa NAME`)")
 
     import uvicorn
 

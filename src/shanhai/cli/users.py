@@ -1,5 +1,5 @@
 """``shanhai users``: accounts of the web dashboard (add, list, disable, passwd, unlock, reset-2fa,
-force-change, settings), and the demo's.
+force-change, encrypt-secrets, settings), and the demo's.
 
 Passwords are read from a hidden prompt (asked twice) or, with ``--password-stdin``, from the
 first line of standard input; they are never echoed or accepted as an argument. An account added
@@ -25,7 +25,7 @@ from shanhai.store import accounts, default_db_path, open_store
 from shanhai.store.accounts import ROLE_LABELS, ROLES
 
 app = typer.Typer(help="用户 Accounts of the web dashboard: add, list, disable, passwd, unlock, reset-2fa, "
-                       "force-change, settings.", no_args_is_help=True)
+                       "force-change, encrypt-secrets, settings.", no_args_is_help=True)
 
 UsernameArg = Annotated[str, typer.Argument(help="用户名 Username (2-32 letters, digits, '.', '_', '-').")]
 StdinOption = Annotated[bool, typer.Option("--password-stdin",
@@ -176,6 +176,28 @@ def force_change(username: UsernameArg, db: DbOption = None) -> None:
     with open_store(_existing(db)) as store:
         user = accounts.force_change(store, username, actor=_actor())
     out.print(f"已设置 {user.username} must change their password at the next request")
+
+
+@app.command("encrypt-secrets")
+def encrypt_secrets(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """加密两步验证种子 Encrypt plain TOTP seeds under the secrets key ($SHANHAI_SECRETS_KEY) and re-encrypt
+    those under an old key ($SHANHAI_SECRETS_KEY_OLD); running it again changes nothing (audited).
+    Exit code 1 when some seed cannot be read (its key is not configured, or the row was altered)."""
+    with open_store(_existing(db)) as store:
+        result = accounts.encrypt_totp_secrets(store, actor=_actor())
+    if json_output:
+        emit_json(result)
+    else:
+        out.print(f"鉴别数据密钥 Secrets key {result['key_id']}: 已加密 encrypted {len(result['encrypted'])} plain "
+                  f"TOTP seed(s), 已换钥 re-encrypted {len(result['rekeyed'])} under an old key, 未变 "
+                  f"{result['unchanged']} already under this key")
+        for item in result["unreadable"]:
+            out.print(f"[red]无法读取 Unreadable[/red]: {item['message']}")
+    if result["unreadable"]:
+        if not json_output:
+            out.print(f"未处理 {len(result['unreadable'])} seed(s) left unchanged: put their key in "
+                      "SHANHAI_SECRETS_KEY_OLD and run this again, or `shanhai users reset-2fa NAME` (they enrol again)")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -15,7 +15,11 @@ The numbers below come from the security settings (``shanhai.policy._security``:
   whose password an administrator reset must change it at its next sign-in.
 - Two factors: TOTP (RFC 6238, 30-second steps, ``pyotp``), enrolled from the account page and
   active once confirmed with a code; a code's time step is stored and never accepted again
-  (no replay); ten one-time recovery codes, stored as sha256, each usable once. Roles listed in
+  (no replay); ten one-time recovery codes, stored as sha256, each usable once. The seed must be
+  read back, so it is not hashed: with ``$SHANHAI_SECRETS_KEY`` it is stored AES-256-GCM-encrypted
+  and bound to the user id (:mod:`shanhai.store.sealed`), a plain or old-key seed is re-encrypted
+  at its next use or by :func:`encrypt_totp_secrets`; an unreadable one fails like a wrong code
+  for the user and is one line in the operator's log (``shanhai.accounts``). Roles listed in
   ``totp_required_roles`` must enrol right after the password step and can do nothing else first.
 - Failed sign-ins (read back from the audit log, so counts survive a restart): 5 for one account
   name within 15 minutes lock it for 30 minutes (``lock`` is audited, an administrator may
@@ -37,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -50,7 +55,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from shanhai.errors import ShanhaiError
 from shanhai.policy import _security
-from shanhai.store import audit
+from shanhai.store import audit, sealed
 from shanhai.store.scope import PROVINCE, Scope
 from shanhai.store.sql import literal, values
 
@@ -63,6 +68,10 @@ TOTP_ISSUER = "Shanhai 山海"
 RECOVERY_CODES = 10
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
 MAX_PASSWORD = 256
+TOTP_PURPOSE = "users.totp_secret"      # the associated data of a sealed seed: this column and the user id
+
+# the operator's log: why a TOTP seed could not be read (the user only sees the usual failure)
+ops_log = logging.getLogger("shanhai.accounts")
 
 
 def settings(store=None) -> _security.SecuritySettings:
@@ -577,16 +586,24 @@ def totp_begin(store, user: User) -> str:
     if user.totp_enabled:
         raise ShanhaiError("two-factor sign-in is already on for this account: an administrator can reset it")
     secret = pyotp.random_base32()
-    store.con.execute(f"UPDATE users SET totp_secret = {literal(secret)}, totp_confirmed_at = NULL, "
-                      f"totp_last_step = NULL WHERE user_id = {user.user_id}")
+    store.con.execute(f"UPDATE users SET totp_secret = {literal(_seal_seed(user.user_id, secret))}, "
+                      f"totp_confirmed_at = NULL, totp_last_step = NULL WHERE user_id = {user.user_id}")
     return secret
 
 
 def totp_pending_secret(store, user: User) -> str | None:
-    """The secret of an enrolment not yet confirmed (shown again until confirmed, never after)."""
+    """The secret of an enrolment not yet confirmed (shown again until confirmed, never after).
+    None too when it cannot be read back (its key is not configured: logged for the operator), so
+    the account page offers to start again, which draws a new seed under the current key."""
     row = store.con.execute(f"SELECT totp_secret FROM users WHERE user_id = {user.user_id} "
                             "AND totp_confirmed_at IS NULL").fetchone()
-    return row[0] if row else None
+    if not row or row[0] is None:
+        return None
+    try:
+        return _open_seed(user.user_id, user.username, row[0])
+    except sealed.SealError as exc:
+        _seed_unreadable(user.username, exc)
+        return None
 
 
 def totp_uri(user: User, secret: str) -> str:
@@ -594,20 +611,49 @@ def totp_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
 
 
+def _seal_seed(user_id: int, secret: str, keys=None) -> str:
+    """What ``users.totp_secret`` stores: the seed sealed under the secrets key (AES-256-GCM, bound
+    to this column and the user id), or the plain base32 seed when no key is configured."""
+    keys = keys if keys is not None else sealed.secrets_keys()
+    if keys.current is None:
+        return secret
+    return sealed.seal(secret, purpose=TOTP_PURPOSE, owner=int(user_id), keys=keys)
+
+
+def _open_seed(user_id: int, username: str, stored: str, keys=None) -> str:
+    """The base32 seed of a stored value; :class:`sealed.SealError` (one sentence) when unreadable."""
+    return sealed.unseal(stored, purpose=TOTP_PURPOSE, owner=int(user_id), keys=keys,
+                         what=f"the TOTP seed of user {username} (id {int(user_id)})")
+
+
+def _seed_unreadable(username: str, exc: sealed.SealError) -> None:
+    """Tell the operator (log, one line) why ``username``'s code could not be checked."""
+    ops_log.error("%s; %s cannot use a TOTP code until it is fixed (a recovery code still works, or "
+                  "`shanhai users reset-2fa %s`)", exc, username, username)
+
+
 def _check_totp(store, user_id: int, code: str) -> bool:
     """Whether ``code`` is the TOTP of this step (or the one before/after: clock drift) and its step
-    is later than the last accepted one; the step is then stored, so a code works once."""
+    is later than the last accepted one; the step is then stored, so a code works once.
+
+    A seed stored plain or under an earlier secrets key is sealed under the current key in the same
+    update (re-encrypted on its next use). Raises :class:`sealed.SealError` when the seed cannot be
+    read back (its key is not configured, or the row was altered or copied from another user)."""
     code = (code or "").strip().replace(" ", "")
-    row = store.con.execute(f"SELECT totp_secret, totp_last_step FROM users WHERE user_id = {int(user_id)}").fetchone()
+    row = store.con.execute(f"SELECT totp_secret, totp_last_step, username FROM users "
+                            f"WHERE user_id = {int(user_id)}").fetchone()
     if not row or not row[0] or not code.isdigit() or len(code) != 6:
         return False
-    totp = pyotp.TOTP(row[0])
+    keys = sealed.secrets_keys()
+    totp = pyotp.TOTP(_open_seed(user_id, row[2], row[0], keys))
     current = _step(_now())
     for step in (current - 1, current, current + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             if row[1] is not None and step <= row[1]:
                 return False                        # replay: this step (or a later one) was used already
-            store.con.execute(f"UPDATE users SET totp_last_step = {step} WHERE user_id = {int(user_id)}")
+            reseal = (f", totp_secret = {literal(_seal_seed(user_id, totp.secret, keys))}"
+                      if sealed.needs_reseal(row[0], keys) else "")
+            store.con.execute(f"UPDATE users SET totp_last_step = {step}{reseal} WHERE user_id = {int(user_id)}")
             return True
     return False
 
@@ -649,7 +695,12 @@ def totp_confirm(store, user: User, code: str, *, log: AuditWriter | None = None
     """Activate the pending enrolment with a code from the app; returns the recovery codes (shown once)."""
     if totp_pending_secret(store, user) is None:
         raise ShanhaiError("start two-factor enrolment first")
-    if not _check_totp(store, user.user_id, code):
+    try:
+        ok = _check_totp(store, user.user_id, code)
+    except sealed.SealError as exc:
+        _seed_unreadable(user.username, exc)
+        ok = False
+    if not ok:
         raise ShanhaiError("the code is wrong or was already used: enter the current 6-digit code of the app")
     store.con.execute(f"UPDATE users SET totp_confirmed_at = {literal(_now())} WHERE user_id = {user.user_id}")
     _log(store, log, "user.totp_enrol", username=user.username, target=user.username, detail=None)
@@ -657,8 +708,13 @@ def totp_confirm(store, user: User, code: str, *, log: AuditWriter | None = None
 
 
 def verify_totp(store, user: User, code: str) -> bool:
-    """A TOTP code for an enrolled user (each time step accepted once)."""
-    return user.totp_enabled and _check_totp(store, user.user_id, code)
+    """A TOTP code for an enrolled user (each time step accepted once). False, with one line in
+    the operator's log, when the seed cannot be read back."""
+    try:
+        return user.totp_enabled and _check_totp(store, user.user_id, code)
+    except sealed.SealError as exc:
+        _seed_unreadable(user.username, exc)
+        return False
 
 
 def second_factor(store, user: User, code: str, client: str, *, log: AuditWriter | None = None,
@@ -669,12 +725,19 @@ def second_factor(store, user: User, code: str, client: str, *, log: AuditWriter
     cfg = settings(store)
     _refuse_if_locked(store, user.username, client, log, pending, cfg)
     code = (code or "").strip()
-    if verify_totp(store, user, code):
+    unreadable = False
+    try:
+        ok = user.totp_enabled and _check_totp(store, user.user_id, code)
+    except sealed.SealError as exc:      # the operator is told; the user sees the usual failure
+        _seed_unreadable(user.username, exc)
+        ok, unreadable = False, True
+    if ok:
         used = "totp"
     elif len(code) >= 10 and _use_recovery_code(store, user.user_id, code):
         used = "recovery"
     else:
-        _failed(store, user.username, client, "second_factor", log, pending, cfg, True)
+        _failed(store, user.username, client, "totp_seed_unreadable" if unreadable else "second_factor", log,
+                pending, cfg, True)
         raise SignInError("the code is wrong or was already used", "invalid")
     signed_in(store, user, client, log=log, factors=2)
     if used == "recovery":
@@ -692,6 +755,86 @@ def reset_totp(store, username: str, *, actor: str | None = None, log: AuditWrit
     _end_sessions(store, user.user_id, "reset_2fa")
     _log(store, log, "user.reset_2fa", username=actor, target=user.username, detail=None)
     return _require(store, username)
+
+
+# ---- TOTP seeds at rest (SHANHAI_SECRETS_KEY) ----------------------------------------------------
+
+def _seeds(con) -> list[tuple[int, str, str]]:
+    return con.execute("SELECT user_id, username, totp_secret FROM users WHERE totp_secret IS NOT NULL "
+                       "ORDER BY user_id").fetchall()
+
+
+def seed_state(con) -> dict:
+    """How the stored TOTP seeds are kept: ``{"key_id", "plain", "current", "old", "unknown"}`` —
+    plain base32, sealed under the current key, under a key in ``_OLD``, and ``unknown``: key id →
+    usernames whose seed is sealed under a key this process does not hold (none at all, when no
+    key is configured). Raises one sentence when a secrets key is malformed."""
+    keys = sealed.secrets_keys()
+    state = {"key_id": keys.current_id, "plain": 0, "current": 0, "old": 0, "unknown": {}}
+    for _, username, stored in _seeds(con):
+        kid = sealed.key_id_of(stored)
+        if not sealed.is_sealed(stored):
+            state["plain"] += 1
+        elif kid is not None and kid == keys.current_id:
+            state["current"] += 1
+        elif kid in keys.known:
+            state["old"] += 1
+        else:
+            state["unknown"].setdefault(kid or "?", []).append(username)
+    return state
+
+
+def check_secrets(con) -> dict:
+    """For ``shanhai serve``: :func:`seed_state`, after refusing (one sentence) when seeds are
+    sealed and this process has no secrets key at all — nobody enrolled could use a code. Seeds of
+    a key that is merely not configured are left to the caller to warn about (those users can still
+    use recovery codes, and an administrator can reset their two-factor sign-in)."""
+    state = seed_state(con)
+    if state["key_id"] is None and state["unknown"]:
+        count = sum(len(v) for v in state["unknown"].values())
+        raise ShanhaiError(
+            f"鉴别数据已加密 {count} account(s)' TOTP seeds are encrypted (secrets key "
+            f"{', '.join(sorted(state['unknown']))}) but this process has no secrets key: set "
+            f"{sealed.KEY_ENV} or {sealed.KEY_FILE_ENV} for `shanhai serve` (see docs/security.md)")
+    return state
+
+
+def encrypt_totp_secrets(store, *, actor: str | None = None, log: AuditWriter | None = None) -> dict:
+    """Seal every plain TOTP seed under the current secrets key and re-seal those under a key in
+    ``$SHANHAI_SECRETS_KEY_OLD`` (key rotation); seeds already under the current key are checked
+    to decrypt and left alone, so running it again changes nothing. One transaction, one audit
+    record (``user.encrypt_secrets``). Seeds that cannot be read (a key not configured, an altered
+    or copied row) are left unchanged and listed under ``unreadable``."""
+    keys = sealed.secrets_keys()
+    if keys.current is None:
+        raise ShanhaiError(f"鉴别数据密钥未配置 no secrets key is configured: set {sealed.KEY_ENV} or "
+                           f"{sealed.KEY_FILE_ENV} to the key the TOTP seeds should be encrypted with "
+                           "(`openssl rand -base64 32`, see docs/security.md)")
+    result = {"key_id": keys.current_id, "encrypted": [], "rekeyed": [], "unchanged": 0, "unreadable": []}
+    store.con.execute("BEGIN TRANSACTION")
+    try:
+        for user_id, username, stored in _seeds(store.con):
+            try:
+                secret = _open_seed(user_id, username, stored, keys)
+            except sealed.SealError as exc:
+                result["unreadable"].append({"username": username, "key_id": exc.key_id, "reason": exc.reason,
+                                             "message": str(exc)})
+                continue
+            if not sealed.needs_reseal(stored, keys):
+                result["unchanged"] += 1
+                continue
+            store.con.execute(f"UPDATE users SET totp_secret = {literal(_seal_seed(user_id, secret, keys))} "
+                              f"WHERE user_id = {int(user_id)}")
+            result["rekeyed" if sealed.is_sealed(stored) else "encrypted"].append(username)
+        store.con.execute("COMMIT")
+    except BaseException:
+        store.con.execute("ROLLBACK")
+        raise
+    _log(store, log, "user.encrypt_secrets", username=actor, target=TOTP_PURPOSE,
+         detail={"key_id": keys.current_id, "encrypted": len(result["encrypted"]),
+                 "rekeyed": len(result["rekeyed"]), "unchanged": result["unchanged"],
+                 "unreadable": [u["username"] for u in result["unreadable"]]})
+    return result
 
 
 # ---- sessions --------------------------------------------------------------------------------

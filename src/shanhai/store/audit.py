@@ -28,9 +28,6 @@ written with a key not configured (or with no key configured at all) is reported
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
 import getpass
 import hashlib
 import hmac
@@ -45,6 +42,7 @@ from pathlib import Path
 import duckdb
 
 from shanhai.errors import ShanhaiError
+from shanhai.store import keys as _keys_mod
 from shanhai.store.sql import values
 
 GENESIS = "0" * 64
@@ -59,63 +57,27 @@ MIN_KEY_BYTES = 32
 FIELDS = ("seq", "occurred_at", "username", "client", "action", "target", "detail", "result",
           "chain_version", "prev_hash", "hash", "key_id")
 _FAILURE_WORDS = ("fail", "denied", "reject", "refused", "invalid")
-_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 # ---- the audit key ----------------------------------------------------------------------------
+
+# how the key is read, parsed and named: shared with the secrets key (:mod:`shanhai.store.keys`)
+KEY_SETTING = _keys_mod.KeySetting(KEY_ENV, KEY_FILE_ENV, OLD_KEYS_ENV, b"shanhai-audit-key-id", "审计密钥",
+                                   "audit key", MIN_KEY_BYTES)
+AuditKeys = _keys_mod.Keys
+
 
 def parse_key(text: str, source: str = KEY_ENV) -> bytes:
     """The key bytes of an audit key written as hex (only hex digits) or base64 (standard or
     URL-safe alphabet), surrounding white space ignored; at least :data:`MIN_KEY_BYTES` bytes.
 
     A malformed key is one sentence naming ``source`` (never the key itself)."""
-    text = text.strip()
-    raw: bytes | None
-    if _HEX.fullmatch(text) and len(text) % 2 == 0:
-        raw = bytes.fromhex(text)
-    else:
-        try:
-            raw = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError):
-            raw = None
-    if raw is None or len(raw) < MIN_KEY_BYTES:
-        what = "is not base64 or hex" if raw is None else f"holds {len(raw)} bytes"
-        raise ShanhaiError(
-            f"审计密钥无效 {source} {what}: the audit key must be at least {MIN_KEY_BYTES} random bytes "
-            f"written as base64 or hex, e.g. the output of `openssl rand -base64 32`")
-    return raw
+    return _keys_mod.parse_key(text, source, KEY_SETTING)
 
 
 def key_id(key: bytes) -> str:
     """The key's public name: the first 8 hex digits of sha256(b"shanhai-audit-key-id" + key)."""
-    return hashlib.sha256(b"shanhai-audit-key-id" + key).hexdigest()[:8]
-
-
-@dataclass(frozen=True)
-class AuditKeys:
-    """The key new records are written with (None: write version 2) and every key records may be
-    verified with, by key id (the current one and ``$SHANHAI_AUDIT_KEY_OLD``)."""
-
-    current: bytes | None = None
-    current_id: str | None = None
-    known: dict = field(default_factory=dict)
-
-
-@functools.lru_cache(maxsize=8)
-def _keys(value: str | None, path: str | None, file_text: str | None, old: str | None) -> AuditKeys:
-    if value and path:
-        raise ShanhaiError(f"审计密钥重复 both {KEY_ENV} and {KEY_FILE_ENV} are set: set only one of them")
-    current = (parse_key(value, KEY_ENV) if value
-               else parse_key(file_text, f"{KEY_FILE_ENV} ({path})") if path else None)
-    known: dict[str, bytes] = {}
-    for number, text in enumerate((old or "").split(","), 1):
-        if text.strip():
-            key = parse_key(text, f"{OLD_KEYS_ENV} entry {number}")
-            known[key_id(key)] = key
-    current_id = key_id(current) if current else None
-    if current:
-        known[current_id] = current
-    return AuditKeys(current, current_id, known)
+    return _keys_mod.key_id(key, KEY_SETTING)
 
 
 def audit_keys() -> AuditKeys:
@@ -123,16 +85,7 @@ def audit_keys() -> AuditKeys:
     ``$SHANHAI_AUDIT_KEY_FILE``, e.g. a systemd credential) and ``$SHANHAI_AUDIT_KEY_OLD`` (comma
     separated, for verifying records written before a key change). Raises one sentence when a key
     is malformed or the file cannot be read."""
-    path = os.environ.get(KEY_FILE_ENV) or None
-    file_text = None
-    if path and not os.environ.get(KEY_ENV):
-        try:
-            file_text = Path(path).read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-            raise ShanhaiError(f"审计密钥文件无法读取 {KEY_FILE_ENV} names {path}, which cannot be read: "
-                               f"{reason}") from None
-    return _keys(os.environ.get(KEY_ENV) or None, path, file_text, os.environ.get(OLD_KEYS_ENV) or None)
+    return _keys_mod.load(KEY_SETTING)
 
 
 def _refuse_unkeyed(head: tuple | None, keys: AuditKeys) -> None:
@@ -268,7 +221,7 @@ class Finding:
     but that record's hash cannot be checked: not evidence of tampering, not proof of its absence)."""
 
     seq: int
-    kind: str          # altered | removed | inserted | downgraded | archive | unverifiable
+    kind: str          # altered | removed | inserted | downgraded | archive | unverifiable | head
     message: str
     row: int | None = None   # the record where the break shows (after a gap: the one after it)
 
@@ -462,6 +415,82 @@ def verify(con: duckdb.DuckDBPyConnection) -> int | None:
     if finding is None:
         return None
     return finding.row or finding.seq
+
+
+# ---- the chain head, for a copy kept off the host ------------------------------------------------
+
+_HEAD_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def head(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """The chain's newest record — ``seq``, ``hash``, ``key_id``, ``chain_version``, ``occurred_at``
+    — or None when nothing was ever logged. Read from the table (the last archive file when the
+    table is empty), not verified: ``shanhai audit verify`` is what verifies."""
+    row = con.execute("SELECT seq, hash, key_id, chain_version, occurred_at FROM audit_log "
+                      "ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is not None:
+        return dict(zip(("seq", "hash", "key_id", "chain_version", "occurred_at"), row))
+    listed = archives(con)
+    if not listed:
+        return None
+    last = listed[-1]
+    rec = {"seq": last["last_seq"], "hash": last["last_hash"], "key_id": None, "chain_version": None,
+           "occurred_at": None}
+    path = Path(last["path"])
+    if path.is_file():
+        for arc in _archive_rows(path):
+            if arc["seq"] == last["last_seq"]:
+                rec.update(key_id=arc.get("key_id"), chain_version=arc.get("chain_version"),
+                           occurred_at=datetime.fromisoformat(arc["occurred_at"]))
+    return rec
+
+
+def head_line(rec: dict) -> str:
+    """The one line an operator copies off the host: ``SEQ:HASH key_id=… occurred_at=…Z``; its first
+    word is what ``shanhai audit verify --expect-head`` takes."""
+    at = rec["occurred_at"]
+    when = at.isoformat(timespec="seconds") + "Z" if at is not None else "-"
+    return f"{rec['seq']}:{rec['hash']} key_id={rec['key_id'] or '-'} occurred_at={when}"
+
+
+def parse_head(text: str, source: str = "--expect-head") -> tuple[int, str]:
+    """(seq, hash) of ``SEQ:HASH`` (the first word of a :func:`head_line`); one sentence otherwise."""
+    words = (text or "").split()
+    seq, sep, digest = (words[0] if words else "").partition(":")
+    digest = digest.lower()
+    if not sep or not seq.isdigit() or int(seq) < 1 or not _HEAD_HASH.fullmatch(digest):
+        raise ShanhaiError(f"审计链头格式无效 {source} {(text or '')[:80]!r} is not SEQ:HASH: write the record "
+                           "number, a colon and its 64 hex digit hash, as `shanhai audit head` prints them")
+    return int(seq), digest
+
+
+def _hash_of(con: duckdb.DuckDBPyConnection, seq: int) -> str | None:
+    row = con.execute(f"SELECT hash FROM audit_log WHERE seq = {int(seq)}").fetchone()
+    if row is not None:
+        return row[0]
+    for arc in archives(con):
+        path = Path(arc["path"])
+        if arc["first_seq"] <= seq <= arc["last_seq"] and path.is_file():
+            return next((rec["hash"] for rec in _archive_rows(path) if rec["seq"] == seq), None)
+    return None
+
+
+def check_head(con: duckdb.DuckDBPyConnection, seq: int, digest: str) -> Finding | None:
+    """Whether record ``seq`` is still there with hash ``digest`` — a head copied off the host
+    earlier. A rewritten chain (edited and recomputed, or every keyed record turned back into an
+    unkeyed one, which :func:`check` alone cannot tell from a log that was never keyed) changes
+    the hash of every record from the edit on; removing the newest records removes ``seq``."""
+    found = _hash_of(con, seq)
+    if found is None:
+        now = head(con)
+        return Finding(seq, "head",
+                       f"record {seq}, the chain head recorded off the host, is missing: the chain now ends at "
+                       f"record {now['seq'] if now else 0} (records were removed or the log was replaced)")
+    if not hmac.compare_digest(found, digest.lower()):
+        return Finding(seq, "head",
+                       f"record {seq} does not have the hash recorded off the host ({digest[:16]}…, now "
+                       f"{found[:16]}…): the chain was rewritten up to that record")
+    return None
 
 
 # ---- retention and archiving ------------------------------------------------------------------

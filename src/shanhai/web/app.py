@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shanhai import __version__
 from shanhai.errors import NotFoundError, ShanhaiError
-from shanhai.store import audit, open_store
+from shanhai.store import accounts, audit, open_store
 from shanhai.store.scope import OutOfScopeError
 from shanhai.web import deps
 from shanhai.web import jobs as _jobs
@@ -130,7 +130,6 @@ def _resolve_user(request: Request) -> None:
     base = getattr(request.app.state, "store", None)
     if base is None:
         return
-    from shanhai.store import accounts
     from shanhai.store.connection import Store
 
     cursor = base.con.cursor()
@@ -152,6 +151,7 @@ def create_app(db_path: Path, *, secret_key: str | None = None) -> FastAPI:
         store = open_store(db_path)  # writable: takes DuckDB's lock, upgrades an older file
         try:
             audit.check_writable(store.con)  # a malformed audit key, or a keyed log and none: refuse to start
+            accounts.check_secrets(store.con)  # a malformed secrets key, or encrypted seeds and none: the same
         except BaseException:
             store.close()
             raise

@@ -179,8 +179,15 @@ def _filters(username, action, target, since, until) -> dict:
 @router.get("/audit", name="admin_audit")
 def audit_page(request: Request, username: str | None = None, action: str | None = None, target: str | None = None,
                since: str | None = Query(None, alias="from"), until: str | None = Query(None, alias="to"),
-               page: int = Query(1, ge=1, le=100_000), verify: bool = False,
+               page: int = Query(1, ge=1, le=100_000), verify: bool = False, expect_head: str | None = None,
                store: Store = Depends(get_store), admin: User = Depends(admin_only)):
+    expected = None
+    if verify and expect_head and expect_head.strip():
+        try:
+            expected = audit.parse_head(expect_head, "expect_head")
+        except ShanhaiError:
+            raise PageError(422, "预期链头应为 序号:哈希（即 shanhai audit head 输出的第一个词）。",
+                            "The expected head must be SEQ:HASH (the first word `shanhai audit head` prints).") from None
     where = _audit_where(username, action, target, since, until)
     total = store.con.execute(f"SELECT count(*) FROM audit_log WHERE {where}").fetchone()[0]
     rows = store.con.execute(
@@ -191,6 +198,10 @@ def audit_page(request: Request, username: str | None = None, action: str | None
     if verify:
         keys = audit.audit_keys()
         finding, summary = audit.check(store.con, keys)
+        head_finding = audit.check_head(store.con, *expected) if expected else None
+        if head_finding is not None and (finding is None or finding.kind == "unverifiable"):
+            finding = head_finding      # a head that no longer matches: the chain was rewritten or cut
+        head = audit.head(store.con)
         broken = None if finding is None else finding.seq
         entries = store.con.execute("SELECT count(*) FROM audit_log").fetchone()[0]
         unverifiable = finding is not None and finding.kind == "unverifiable"
@@ -201,8 +212,13 @@ def audit_page(request: Request, username: str | None = None, action: str | None
         verified = {"ok": finding is None, "broken": broken, "entries": entries, "outcome": outcome,
                     "kind": finding.kind if finding else None, "message": finding.message if finding else None,
                     "archived": summary.get("archived", 0), "key_id": keys.current_id,
-                    "keyed": summary.get("keyed", 0), "unverifiable": summary.get("unverifiable", 0)}
-        deps.audit(request, store, "audit.verify", detail={"ok": finding is None, "broken": broken, "outcome": outcome},
+                    "keyed": summary.get("keyed", 0), "unverifiable": summary.get("unverifiable", 0),
+                    "head": head, "head_line": audit.head_line(head) if head else None,
+                    "expected": None if expected is None else {"seq": expected[0], "ok": head_finding is None}}
+        detail = {"ok": finding is None, "broken": broken, "outcome": outcome}
+        if expected is not None:
+            detail["expect_head"] = {"seq": expected[0], "ok": head_finding is None}
+        deps.audit(request, store, "audit.verify", detail=detail,
                    result="success" if finding is None else "unverifiable" if unverifiable else "chain_broken")
     filters = _filters(username, action, target, since, until)
     query = urlencode([("from" if k == "since" else "to" if k == "until" else k, v)
