@@ -248,3 +248,30 @@ def test_a_template_filled_with_its_examples_imports_cleanly(name, store, tmp_pa
     res = import_file(store, name, _csv(tmp_path / f"{name}.csv", [header, row]))
     assert (res.inserted, res.rejected) == (1, 0), res.rejects
     assert res.unknown_columns == []
+
+
+def test_lists_read_each_countys_published_per_mu_result(store):
+    """Without a published result the lists read the newest per-mu run — here a one-county what-if
+    with another preset, which would decide every county's scores; once results are published, each
+    county's firms are scored by its own published run, else the province's."""
+    from shanhai.jobs import mujun, mujun_official
+
+    year = jl._year(store, None)
+    ca, a, cb, b = _two_counties(store)
+    province = mujun.run(store, "zhejiang-2018", year, user="tests").run_id
+    whatif = mujun.run(store, "huangyan-2022", year, region=ca.adcode, user="tests").run_id
+    assert jl._mujun_source(store, year) == whatif
+    mujun_official.designate(store, province, user="tests")
+    source = jl._mujun_source(store, year)
+    assert set(source.values()) == {province} and {ca.adcode, cb.adcode} <= set(source)
+    mujun_official.designate(store, whatif, user="tests")
+    source = jl._mujun_source(store, year)
+    assert source[ca.adcode] == whatif and source[cb.adcode] == province
+    scores = {u: s for u, s in store.con.execute(
+        f"SELECT uscc, score FROM ({jl.facts_sql(year, source, 3)}) WHERE uscc IN ('{a}', '{b}')").fetchall()}
+    stored = dict(store.con.execute(f"""SELECT run_id || uscc, total_score FROM mujun_scores
+        WHERE (run_id, uscc) IN (('{whatif}', '{a}'), ('{province}', '{b}'))""").fetchall())
+    assert scores == {a: stored.get(whatif + a), b: stored.get(province + b)}
+    out = jl.build(store, "haishu-2018", user="tests")
+    params = json.loads(store.con.execute(f"SELECT params FROM runs WHERE run_id = '{out['run_id']}'").fetchone()[0])
+    assert params["mujun_run"][ca.adcode] == whatif

@@ -16,6 +16,7 @@ import zipfile
 import pytest
 
 from shanhai.jobs import dashboard
+from shanhai.store.scope import Scope
 
 
 def map_data(html: str) -> dict:
@@ -212,6 +213,45 @@ def test_review_page_lists_remediation_and_inefficient_land_inside_the_region(cl
     assert web_db.firm_near[0] not in county.text
     assert clients["county"].get(f"/mujun/runs/{run}/review?region={web_db.near_county}").status_code == 403
     assert clients["county"].get(f"/api/v1/runs/{run}/review?region={web_db.near_county}").status_code == 403
+
+
+def test_official_result_is_published_by_a_covering_writer_and_read_downstream(app, clients, web_db, store):
+    from shanhai.jobs import chains as jc
+    from shanhai.jobs import mujun_official
+
+    run, county_run = web_db.province_run, web_db.county_run
+    page = clients["county"].get(f"/mujun/runs/{run}")
+    assert page.status_code == 200 and "尚未指定" in page.text and 'id="set-official"' not in page.text
+    # a county cannot publish the province's result; the viewer cannot write at all
+    assert clients["county"].post(f"/mujun/runs/{run}/official",
+                                  data={"action": "set", "csrf_token": clients["county"].csrf}).status_code == 403
+    assert clients["viewer"].post(f"/mujun/runs/{county_run}/official",
+                                  data={"action": "set", "csrf_token": clients["viewer"].csrf}).status_code == 403
+    try:
+        p = clients["province"]
+        assert 'id="set-official"' in p.get(f"/mujun/runs/{run}").text
+        r = p.post(f"/mujun/runs/{run}/official", data={"action": "set", "note": "公示", "csrf_token": p.csrf},
+                   follow_redirects=False)
+        assert r.status_code == 303 and "本批次是" in p.get(f"/mujun/runs/{run}").text
+        assert jc.default_run(store, web_db.year) == run
+        # the county publishes its own run: it holds the county's classes from then on
+        c = clients["county"]
+        assert c.post(f"/mujun/runs/{county_run}/official", data={"action": "set", "csrf_token": c.csrf},
+                      follow_redirects=False).status_code == 303
+        assert mujun_official.official_for(store, web_db.year, web_db.county) == county_run
+        assert mujun_official.official_for(store, web_db.year, web_db.near_county) == run
+        assert dashboard.default_run(store, Scope(web_db.county, "county")).run_id == county_run
+        rows = store.con.execute("SELECT action, username, target FROM audit_log WHERE action LIKE 'mujun.official%' "
+                                 "ORDER BY seq").fetchall()
+        assert [(a, t) for a, _, t in rows][-2:] == [("mujun.official", run), ("mujun.official", county_run)]
+        assert p.post(f"/mujun/runs/{web_db.far_run}/official",
+                      data={"action": "withdraw", "csrf_token": p.csrf}).status_code == 400
+    finally:
+        for year_region in ((web_db.year, web_db.county), (web_db.year, "330000")):
+            if mujun_official.official(store, *year_region):
+                mujun_official.withdraw(store, *year_region, user="tests")
+        dashboard.clear_cache_for(store)
+    assert mujun_official.official_for(store, web_db.year, web_db.county) is None
 
 
 def test_export_is_scoped_and_audited(clients, web_db, store):

@@ -88,6 +88,71 @@ def runs(
     out.print(table)
 
 
+# ---- official runs ---------------------------------------------------------------------------
+
+@app.command("official")
+def official(
+    db: DbOption = None,
+    run: Annotated[str | None, typer.Option(
+        "--run", help="设为正式结果 Publish this run as its year's and region's official result.",
+        show_default=False)] = None,
+    withdraw: Annotated[bool, typer.Option(
+        "--withdraw", help="撤销 Withdraw the official result of --year and --region.")] = False,
+    year: Annotated[int | None, typer.Option("--year", help="年度 Year (with --withdraw, or to filter the list).",
+                                             show_default=False)] = None,
+    region: Annotated[str, typer.Option("--region", help="地区 Region of the result withdrawn (county, city or 330000).")]
+        = "330000",
+    note: Annotated[str | None, typer.Option("--note", help="说明 Why (kept with the designation and its audit record).",
+                                             show_default=False)] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """正式结果 Which run is a region's published (公示) result for a year.
+
+    Chain panoramas, the enterprise-service lists and the overview read the published run (a county's own, else its
+    city's, else the province's) instead of the newest one. Without options: the current designations.
+    --run R publishes R for its own year and region; --withdraw --year Y [--region X] withdraws one. Audited.
+    """
+    from shanhai.jobs import mujun_official
+
+    if run and withdraw:
+        raise ShanhaiError("--run and --withdraw: give one of them")
+    if withdraw and year is None:
+        raise ShanhaiError("--withdraw needs --year (and --region when it is not the province's result)")
+    if run or withdraw:
+        with open_store(db or default_db_path()) as store:
+            if run:
+                result = mujun_official.designate(store, _run(store, run), note=note)
+            else:
+                result = mujun_official.withdraw(store, year, region, note=note)
+        if json_output:
+            emit_json(result)
+        elif result["run_id"] is None:
+            out.print(f"已撤销 withdrawn: {result['year']} 年度 {result['region']} 的正式结果 {result['previous']}")
+        elif result["changed"]:
+            out.print(f"正式结果 official: {result['year']} 年度 {result['region']} → {result['run_id']}"
+                      + (f"（原 previously {result['previous']}）" if result["previous"] else ""))
+        else:
+            out.print(f"未变 unchanged: {result['run_id']} 已是 {result['year']} 年度 {result['region']} 的正式结果")
+        return
+    with _open(db) as store:
+        rows = mujun_official.designations(store, year)
+    if json_output:
+        emit_json({"official": rows})
+        return
+    if not rows:
+        out.print("尚无正式结果 No official result yet: `shanhai mujun official --run R` publishes one "
+                  "(until then, readers use the newest run).")
+        return
+    table = Table(title="亩均评价正式结果 Official per-mu results", title_justify="left")
+    for column in ("年度", "地区", "run_id", "政策 policy", "设定人", "时间", "说明"):
+        table.add_column(column)
+    for x in rows:
+        table.add_row(str(x["year"]), f"{x['region_name'] or ''} {x['region']}", x["run_id"],
+                      f"{x['policy_name'] or ''} {x['policy_version'] or ''}", x["set_by"] or "",
+                      str(x["set_at"])[:19], escape(x["note"] or ""))
+    out.print(table)
+
+
 # ---- surcharges ------------------------------------------------------------------------------
 
 @app.command("surcharges")

@@ -131,8 +131,13 @@ def data_year(store: Store, year: int | None) -> int:
 
 
 def default_run(store: Store, year: int) -> str | None:
-    """The per-mu run whose classes a panorama shows: the newest finished run of ``year``,
-    province-wide ones first."""
+    """The per-mu run whose classes a panorama shows: the province's published result of ``year``
+    (``jobs.mujun_official``), else the newest finished run of ``year``, province-wide ones first."""
+    from shanhai.jobs import mujun_official
+
+    published = mujun_official.official(store, year, mujun_official.PROVINCE)
+    if published is not None:
+        return published
     row = store.con.execute(
         "SELECT run_id FROM runs WHERE kind = 'mujun' AND status = 'done' "
         f"AND json_extract_string(params, '$.year') = {literal(str(year))} "

@@ -348,9 +348,18 @@ def _covers_scope(store: Store, scope: "Scope", run_region: str) -> bool:
 
 
 def default_run(store: Store, scope: "Scope") -> RunInfo | None:
-    """The run an overview shows: the latest run with preset benchmarks covering the whole scope,
-    else the latest run the scope may see."""
+    """The run an overview shows: the scope's published result (``jobs.mujun_official``: its own,
+    its city's or the province's) of the latest year evaluated, else the latest run with preset
+    benchmarks covering the whole scope, else the latest run the scope may see."""
+    from shanhai.jobs import mujun_official
+
     infos = [r for r in _run_infos(store) if _run_overlaps(store, scope, r.region)]
+    if infos:
+        published = mujun_official.official_for(store, infos[0].year, None if scope.level == "province"
+                                                else scope.adcode)
+        for r in infos:
+            if r.run_id == published:
+                return r
     for r in infos:
         if r.benchmarks == "preset" and _covers_scope(store, scope, r.region):
             return r

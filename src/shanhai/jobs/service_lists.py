@@ -83,12 +83,39 @@ def _latest_mujun(store: Store, year: int) -> str | None:
     return row[0] if row else None
 
 
-def facts_sql(year: int, mujun_run: str | None, decline_months: int) -> str:
-    """One row per active firm: the list facts of data year ``year`` (module docstring)."""
+def _mujun_source(store: Store, year: int) -> str | dict[str, str] | None:
+    """Where the lists read per-mu scores and classes: each county's published result
+    (``jobs.mujun_official``: its own, its city's or the province's) of the latest year up to
+    ``year`` that has one, as {county: run}; without any published result, the newest run."""
+    from shanhai.jobs import mujun_official
+
+    latest = store.con.execute(f"SELECT max(year) FROM {mujun_official.CURRENT} c "
+                               f"WHERE run_id IS NOT NULL AND year <= {int(year)}").fetchone()[0]
+    if latest is not None:
+        counties = [c for (c,) in store.con.execute(
+            "SELECT DISTINCT county_adcode FROM enterprises WHERE county_adcode IS NOT NULL ORDER BY 1").fetchall()]
+        runs = {c: mujun_official.official_for(store, latest, c) for c in counties}
+        runs = {c: r for c, r in runs.items() if r is not None}
+        if runs:
+            return runs
+    return _latest_mujun(store, year)
+
+
+def facts_sql(year: int, mujun_run: str | dict[str, str] | None, decline_months: int) -> str:
+    """One row per active firm: the list facts of data year ``year`` (module docstring);
+    ``mujun_run`` one run, or {county: run} (each county's published result)."""
     end = dt.date(year, 12, 31)
-    mj = (f"""LEFT JOIN (SELECT uscc, max(total_score) AS score, bool_or(class = 'D') AS class_d FROM mujun_scores
+    if isinstance(mujun_run, dict):
+        pairs = ", ".join(f"({values(run, county)})" for county, run in sorted(mujun_run.items()))
+        mj = f"""LEFT JOIN (SELECT s.uscc, max(s.total_score) AS score, bool_or(s.class = 'D') AS class_d
+                            FROM mujun_scores s JOIN (VALUES {pairs}) o(run_id, county_adcode)
+                                 ON s.run_id = o.run_id AND s.county_adcode = o.county_adcode
+                            GROUP BY s.uscc) m ON m.uscc = e.uscc"""
+    elif mujun_run:
+        mj = f"""LEFT JOIN (SELECT uscc, max(total_score) AS score, bool_or(class = 'D') AS class_d FROM mujun_scores
                         WHERE run_id = {literal(mujun_run)} GROUP BY uscc) m ON m.uscc = e.uscc"""
-          if mujun_run else "LEFT JOIN (SELECT NULL::VARCHAR AS uscc, NULL::DOUBLE AS score, NULL::BOOLEAN AS class_d) m ON false")
+    else:
+        mj = "LEFT JOIN (SELECT NULL::VARCHAR AS uscc, NULL::DOUBLE AS score, NULL::BOOLEAN AS class_d) m ON false"
     return f"""
         WITH last_m AS (SELECT max(month) AS m FROM electricity_monthly WHERE month <= {literal(end)}),
         kwh AS (
@@ -137,7 +164,7 @@ def build(store: Store, rules: str = "haishu-2018", year=None, *, user: str | No
     step = progress or (lambda label, fraction: None)
     lr = list_rules(rules)
     y = _year(store, year)
-    mujun_run = _latest_mujun(store, y)
+    mujun_run = _mujun_source(store, y)
     step("读取企业数据 facts", 0.1)
     rows = [dict(zip([d[0] for d in cur.description], r)) for cur in [store.con.execute(
         facts_sql(y, mujun_run, lr.decline_months))] for r in cur.fetchall()]

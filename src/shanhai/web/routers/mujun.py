@@ -110,7 +110,42 @@ def run_page(request: Request, run_id: str, sort: str = Query("class"), desc: bo
                                  ("value_added_per_mu", ("亩均增加值", "Value added per mu"))]}
 
     body = fragment(request, "partials/mujun_run_body.html", key, context)
-    return render(request, "mujun_run.html", {"body": body, "run": info})
+    return render(request, "mujun_run.html", {"body": body, "run": info,
+                                              "official": _official(store, scope, user, info)})
+
+
+def _official(store: Store, scope: Scope, user: User, info: dict) -> dict:
+    """Whether the run is its (year, region)'s published result, which run is, and whether the
+    user may change that: a write role whose region holds the run's whole region."""
+    from shanhai.jobs import mujun_official
+
+    current = mujun_official.official(store, info["year"], info["region"])
+    region_inside = scope.is_province or (info["region"] != "330000" and scope.covers(info["region"]))
+    return {"this": current == info["run_id"], "current": current,
+            "can_set": can_write(user) and region_inside}
+
+
+@router.post("/runs/{run_id}/official", name="mujun_official")
+def set_official(request: Request, run_id: str, action: str = Form("set", pattern="^(set|withdraw)$"),
+                 note: str = Form(""), store: Store = Depends(get_store), user: User = Depends(require_write),
+                 scope: Scope = Depends(current_scope)):
+    """Publish the run as its year's and region's official result, or withdraw it (write roles whose
+    region holds the run's region; audited)."""
+    from shanhai.jobs import mujun_official
+
+    with reading():
+        info = dashboard.run_info(store, scope, run_id).as_dict()
+    if not _official(store, scope, user, info)["can_set"]:
+        raise PageError(403, f"只有覆盖{info['region_name']}的账号才能设定其正式结果。",
+                        f"Only an account whose region holds {info['region_name']} can publish its official result.")
+    if action == "set":
+        mujun_official.designate(store, run_id, user=user.username, note=note or None)
+    elif mujun_official.official(store, info["year"], info["region"]) == run_id:
+        mujun_official.withdraw(store, info["year"], info["region"], user=user.username, note=note or None)
+    else:
+        raise PageError(400, "本批次不是正式结果，无需撤销。", "This run is not the official result: nothing to withdraw.")
+    dashboard.clear_cache_for(store)
+    return RedirectResponse(f"/mujun/runs/{run_id}", status_code=303)
 
 
 @router.get("/runs/{run_id}/export", name="mujun_export")
