@@ -1,4 +1,5 @@
-"""``shanhai policy``: list, show, validate and compare per-mu evaluation presets."""
+"""``shanhai policy``: list, show, validate and compare per-mu evaluation presets; check every
+family of policy files at once."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shanhai.cli._common import JsonOption, emit_json, out
 
-app = typer.Typer(help="政策 Per-mu evaluation presets: list, show, validate, diff.", no_args_is_help=True)
+app = typer.Typer(help="政策 Per-mu evaluation presets: list, show, validate, diff; check every policy file family.",
+                  no_args_is_help=True)
 
 NameArg = Annotated[str, typer.Argument(help="预设名称或 TOML 文件 Preset name (see `policy list`) or a .toml path.")]
 
@@ -124,6 +127,37 @@ def validate(
             out.print(f"[green]✓[/green] {r['file']}: {r['name']} v{r['version']}" if r["ok"]
                       else f"[red]✗[/red] {r['error']}")
     if not all(r["ok"] for r in results):
+        raise typer.Exit(2)
+
+
+@app.command()
+def check(
+    folder: Annotated[Path | None, typer.Option(
+        "--dir", help="策略目录 Check this folder as $SHANHAI_POLICY_DIR (before deploying it); default: the one set.",
+        show_default=False)] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """全面校验 Read every family of policy files as the commands do: per-mu presets and targets, monitoring,
+    carbon, chain, cooperation, index, cultivation, support-policy, service-desk, ledger, zone rule sets.
+
+    The packaged files and those of --dir (or $SHANHAI_POLICY_DIR). Each failing family shows its error, which names
+    the file and the field. Exit 2 if any fails.
+    """
+    from shanhai.policy._families import check as check_all
+
+    rows = check_all(folder)
+    if json_output:
+        emit_json({"dir": str(folder) if folder else None, "families": rows})
+    else:
+        table = Table(title="策略文件校验 Policy files", title_justify="left")
+        for column in ("目录 folder", "类别 family", "结果 result"):
+            table.add_column(column)
+        for r in rows:
+            result = (f"[green]✓[/green] {escape(', '.join(r['names']))}" if r["ok"]
+                      else f"[red]✗ {escape(r['error'])}[/red]")
+            table.add_row(r["folder"] or "(顶层 top)", f"{r['label']} {r['family']}", result)
+        out.print(table)
+    if not all(r["ok"] for r in rows):
         raise typer.Exit(2)
 
 
