@@ -235,3 +235,16 @@ def test_a_county_cannot_take_over_another_countys_account(register, jingning_fi
     result = import_file(register, "electricity-accounts", write_csv(tmp_path / "景宁登记.csv", [
         ["用电户号", "统一社会信用代码"], ["901", jingning_firm]]), scope=keqiao)
     assert counts(result) == (0, 0, 0, 1) and result.out_of_scope == 1
+
+
+def test_the_isolated_import_gives_the_same_result(register, tmp_path):
+    """The web's import (cleaning in a child process) reads the register the rule names and merges
+    the firms' months the same way."""
+    from shanhai.ingest._isolated import import_file_isolated
+
+    path = months_file(tmp_path, rows=[["001", "甲", "2023-01", "10"], ["999", "某", "2023-01", "5"],
+                                       ["002", "甲", "2023-01", "20"]])
+    result = import_file_isolated(register, "electricity-by-account", path)
+    assert counts(result) == (2, 0, 0, 1)
+    assert [(p.row, p.value) for p in result.rejects] == [(3, "999")]
+    assert firm_months(register, A) == {"2023-01": (30.0, None, None)}
