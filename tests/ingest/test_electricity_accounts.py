@@ -248,3 +248,17 @@ def test_the_isolated_import_gives_the_same_result(register, tmp_path):
     assert counts(result) == (2, 0, 0, 1)
     assert [(p.row, p.value) for p in result.rejects] == [(3, "999")]
     assert firm_months(register, A) == {"2023-01": (30.0, None, None)}
+
+
+def test_a_rule_level_other_than_error_or_warning_is_refused():
+    from shanhai.errors import ShanhaiError
+    from shanhai.ingest import spec
+
+    data = {"kind": "x", "table": "x", "label": "x", "key": ["a"],
+            "columns": [{"id": "a", "type": "text"}],
+            "rules": [{"when": "true", "column": "a", "message": "m", "level": "note"}],
+            "region": {"lookup": "a", "table": "t", "key": "a", "column": "c", "belongs": "b", "belongs_en": "b"}}
+    with pytest.raises(ShanhaiError, match="level 'note': expected error or warning"):
+        spec.parse(data, "x.toml")
+    data["rules"][0]["level"] = "warning"
+    assert spec.parse(data, "x.toml").rules[0].level == "warning"
