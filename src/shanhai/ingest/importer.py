@@ -11,7 +11,9 @@ every cell of every column in a single pass, with each column's plain-cell rules
 plain notation, 是/否, a four-digit year, a registered code); the few rows with any other cell
 (a unit, a blank marker, full-width digits …) are cleaned again with every rule. What follows
 (codes not in the register, duplicate keys, the kind's rules, and the merge: new keys inserted,
-changed keys updated with their history) are set operations on that table.
+changed keys updated with their history) are set operations on that table. An
+electricity-by-account import then merges, in the same transaction, the months of the firms its
+meter accounts belong to into ``electricity_monthly`` (:func:`_merge_accounts`).
 
 Under a region scope (``scope=``: the web's uploads, ``shanhai import --region``) every row whose
 region lies outside the scope, or cannot be found, is rejected with its reason like any other
