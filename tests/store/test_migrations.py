@@ -86,17 +86,22 @@ def test_data_model_keys(store):
 
 
 def test_loader_keys_are_counted_not_indexed(store):
-    """enterprise_years and electricity_monthly keep their keys unique by the loaders, not by an
-    index (migrations 0001, 0021): a duplicate is not refused, and Store.duplicate_keys finds it."""
+    """enterprise_years, electricity_monthly and electricity_account_monthly keep their keys unique
+    by the loaders, not by an index (migrations 0001, 0021, 0027): a duplicate is not refused, and
+    Store.duplicate_keys finds it."""
     con = store.con
-    assert store.duplicate_keys() == {"enterprise_years": 0, "electricity_monthly": 0}
+    none = {"enterprise_years": 0, "electricity_monthly": 0, "electricity_account_monthly": 0}
+    assert store.duplicate_keys() == none
     con.execute("INSERT INTO enterprise_years (uscc, year, above_scale) VALUES ('X', 2023, true), ('X', 2022, true)")
     con.execute("INSERT INTO electricity_monthly (uscc, month, kwh) VALUES ('X', DATE '2023-01-01', 1)")
-    assert store.duplicate_keys() == {"enterprise_years": 0, "electricity_monthly": 0}
+    con.execute("INSERT INTO electricity_account_monthly (account_no, month, kwh) VALUES ('1', DATE '2023-01-01', 1), "
+                "('1', DATE '2023-02-01', 1)")
+    assert store.duplicate_keys() == none
     con.execute("INSERT INTO enterprise_years (uscc, year, above_scale) VALUES ('X', 2023, false)")
     con.execute("INSERT INTO electricity_monthly (uscc, month, kwh) VALUES ('X', DATE '2023-01-01', 2), "
                 "('X', DATE '2023-01-01', 3)")
-    assert store.duplicate_keys() == {"enterprise_years": 1, "electricity_monthly": 1}
+    con.execute("INSERT INTO electricity_account_monthly (account_no, month, kwh) VALUES ('1', DATE '2023-01-01', 2)")
+    assert store.duplicate_keys() == {"enterprise_years": 1, "electricity_monthly": 1, "electricity_account_monthly": 1}
 
 
 def test_migrate_is_a_no_op_on_an_up_to_date_file(store):

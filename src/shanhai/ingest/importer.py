@@ -11,7 +11,9 @@ every cell of every column in a single pass, with each column's plain-cell rules
 plain notation, 是/否, a four-digit year, a registered code); the few rows with any other cell
 (a unit, a blank marker, full-width digits …) are cleaned again with every rule. What follows
 (codes not in the register, duplicate keys, the kind's rules, and the merge: new keys inserted,
-changed keys updated with their history) are set operations on that table.
+changed keys updated with their history) are set operations on that table. An
+electricity-by-account import then merges, in the same transaction, the months of the firms its
+meter accounts belong to into ``electricity_monthly`` (:func:`_merge_accounts`).
 
 Under a region scope (``scope=``: the web's uploads, ``shanhai import --region``) every row whose
 region lies outside the scope, or cannot be found, is rejected with its reason like any other
@@ -179,7 +181,7 @@ def prepare(store: Store, kind: Kind, source: Source, year: int | None, dry_run:
         if kind.wide_months and hmap.months:
             _load_rows(con, source, hmap.data_from, "_import_raw",
                        f"SELECT NULL::INTEGER AS _row, * FROM ({_with_flags(source)})", result)
-            hmap = _melt_months(con, hmap, year, result)
+            hmap = _melt_months(con, kind, hmap, year, result)
             query, present, defaulted = _clean_sql(con, kind, hmap, schema, year, "SELECT * FROM _import_melt", True)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _import_clean AS {query}")
         else:
@@ -217,6 +219,8 @@ def finish(store: Store, kind: Kind, prepared: Prepared, year: int | None, dry_r
     _collect_problems(con, kind, result)
     if dry_run:
         _count_changes(con, kind, stored, result)
+        if kind.kind == "electricity-by-account":
+            result.notes.append("试运行: 未合并到企业月度用电 dry run: the firms' monthly electricity was not merged")
     else:
         con.execute("BEGIN TRANSACTION")
         try:
@@ -500,10 +504,10 @@ def _check_columns(kind: Kind, hmap, source: Source, year: int | None, result: I
             continue
         if column.id == "year" and year is not None:
             continue
-        if kind.wide_months and column.id == "month" and hmap.months:
+        if kind.wide_months and column.id in ("month", "kwh") and hmap.months:
             continue
         missing.append(column.label)
-    if kind.wide_months and not hmap.months and "kwh" not in mapped:
+    if kind.wide_months and not hmap.months and "kwh" not in mapped and not kind.column("kwh").required:
         missing.append("用电量 (or month columns 1月…12月)")
     if missing:
         found = "、".join(m.header for m in hmap.mapped) or "none"
@@ -528,15 +532,14 @@ def _check_columns(kind: Kind, hmap, source: Source, year: int | None, result: I
                             + "; ".join(result.unknown_columns))
 
 
-def _melt_months(con, hmap, year: int | None, result: ImportResult):
-    """A wide electricity table (one column per month) becomes one row per firm and month.
+def _melt_months(con, kind: Kind, hmap, year: int | None, result: ImportResult):
+    """A wide electricity table (one column per month) becomes one row per firm (or meter account)
+    and month.
 
     Each month column keeps its own unit and its own header (so a rejected cell is reported
     under the column the user sees); the year comes from the header (2023年1月) or ``--year``;
     empty cells and blank markers (—, -, 无) give no row.
     """
-    from shanhai.ingest.spec import kinds
-
     others = [m for m in hmap.mapped if m.month is None and m.column.id not in ("month", "kwh")]
     parts = []
     for m in hmap.months:
@@ -546,7 +549,7 @@ def _melt_months(con, hmap, year: int | None, result: ImportResult):
                                 {literal(m.header)} AS _kcol
                          FROM _import_raw WHERE NOT sh_blankmarker("{m.grid_column}")""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _import_melt AS {' UNION ALL '.join(parts)}")
-    spec = kinds()["electricity"]
+    spec = kind
     mapped = list(others)
     mapped.append(_headers.Mapped("_month", "—", "月份 (列名)", spec.column("month"), None, None))
     mapped.append(_headers.Mapped("_kwh", "—", "_kcol", spec.column("kwh"), None, "_kfactor"))
@@ -556,8 +559,9 @@ def _melt_months(con, hmap, year: int | None, result: ImportResult):
 
 # --------------------------------------------------------------------------- rules
 
-def _append_error(con, condition: str, column: str, message: str, value: str = "NULL") -> None:
-    con.execute(f"""UPDATE _import_clean AS s SET _errors = list_append(_errors,
+def _append_error(con, condition: str, column: str, message: str, value: str = "NULL",
+                  problems: str = "_errors") -> None:
+    con.execute(f"""UPDATE _import_clean AS s SET {problems} = list_append({problems},
                     {{'column': {_clean.q(column)}, 'value': {value}, 'message': {_clean.q(message)}}})
                     WHERE {condition}""")
 
@@ -619,8 +623,12 @@ def _kind_rules(con, kind: Kind, schema: dict[str, str], mapped) -> None:
             con.execute(f'ALTER TABLE _import_clean ADD COLUMN "{derived.column}" {schema.get(derived.column, "VARCHAR")}')
             have.add(derived.column)
         con.execute(f'UPDATE _import_clean AS s SET "{derived.column}" = {derived.sql}')
-    for rule in kind.rules:
+    for rule in sorted(kind.rules, key=lambda r: r.level == "warning"):     # errors first
         label = mapped[rule.column].header if rule.column in mapped else kind.column(rule.column).label
+        if rule.level == "warning":     # on a row that loads (a rejected row's warnings are not shown)
+            _append_error(con, f"len(s._errors) = 0 AND coalesce(({rule.when}), false)", label, rule.message,
+                          rule.value or f'CAST("{rule.column}" AS VARCHAR)', problems="_warnings")
+            continue
         _append_error(con, f"coalesce(({rule.when}), false)", label, rule.message,
                       rule.value or f'CAST("{rule.column}" AS VARCHAR)')
 
@@ -677,6 +685,19 @@ def _region_scope(con, kind: Kind, scope: Scope, headers: dict[str, str], result
         value = f'CAST(s."{column_id}" AS VARCHAR)'
         probe(f"{code} IS NOT NULL AND NOT ({scope.covers_sql(code)})", column_id, value, outside(code))
         probe(f"{code} IS NULL AND len(s._errors) = 0", column_id, value, unknown)
+        if column_id not in kind.key and kind.column(column_id).store and _has_rows(con, kind.table):
+            # the row stored under the same key names another firm (an account registered to
+            # another county's firm): the import may neither change it nor move it into the scope
+            keys = ", ".join(f't."{k}"' for k in kind.key)
+            stored_code = "_scope_st._region"
+            joins.append(f"""LEFT JOIN (SELECT {keys}, min(l."{spec.column}") AS _region
+                                        FROM {kind.table} t JOIN {spec.table} l ON l."{spec.key}" = t."{column_id}"
+                                        WHERE EXISTS (SELECT 1 FROM _import_clean c WHERE {_join_on(kind, 'c', 't')})
+                                          AND NOT ({scope.covers_sql(f'l."{spec.column}"')})
+                                        GROUP BY {keys}) _scope_st ON {_join_on(kind, '_scope_st', 's')}""")
+            key_id = kind.key[0]
+            probe(f"{stored_code} IS NOT NULL AND {code} IS NOT NULL AND ({scope.covers_sql(code)})", key_id,
+                  f'CAST(s."{key_id}" AS VARCHAR)', outside(stored_code, stored=True))
     else:
         for column_id in spec.columns:
             shown = spec.shown.get(column_id, column_id)
@@ -898,9 +919,56 @@ def _merge(con, kind: Kind, stored: list[str], insert_only: list[str], dataset_i
                         GROUP BY s.town_adcode""")
     if kind.kind == "indicators":
         _indicator_extras(con, dataset_id)
+    if kind.kind == "electricity-by-account":
+        _merge_accounts(con, dataset_id, username, result)
     result.inserted = inserted
     result.updated = changed_keys
     result.unchanged = result.rows_in - result.rejected - inserted - changed_keys
+
+
+VALID_IN = "(a.valid_from IS NULL OR {m} >= a.valid_from) AND (a.valid_to IS NULL OR {m} <= a.valid_to)"
+
+
+def _merge_accounts(con, dataset_id: str, username: str | None, result: ImportResult) -> None:
+    """After an electricity-by-account import has merged its rows: every (firm, month) it touched
+    (an imported account's firm in the register, for a month the account is valid) gets as
+    ``electricity_monthly.kwh`` the sum over the firm's accounts valid that month. A missing
+    firm-month is inserted; a stored one whose kwh differs is updated, the change recorded in
+    ``change_history`` like any import's (a figure imported directly by USCC is replaced too);
+    water and gas are never touched. Re-importing the same file changes nothing."""
+    electricity = _kind("electricity")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _import_firm_months AS
+                    WITH touched AS (
+                        SELECT DISTINCT a.uscc, s.month
+                        FROM _import_clean s JOIN electricity_accounts a ON a.account_no = s.account_no
+                        WHERE {OK} AND {VALID_IN.format(m='s.month')})
+                    SELECT t.uscc, t.month,
+                           -- in account order: the same accounts always give the same double
+                           sum(m.kwh ORDER BY a.account_no) AS kwh
+                    FROM touched t
+                    JOIN electricity_accounts a ON a.uscc = t.uscc AND {VALID_IN.format(m='t.month')}
+                    JOIN electricity_account_monthly m ON m.account_no = a.account_no AND m.month = t.month
+                    WHERE m.kwh IS NOT NULL
+                    GROUP BY t.uscc, t.month""")
+    on = "t.uscc = f.uscc AND t.month = f.month"
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    start = con.execute("SELECT coalesce(max(change_id), 0) FROM change_history").fetchone()[0]
+    updated = con.execute(f"""INSERT INTO change_history
+                              SELECT {start} + row_number() OVER (ORDER BY f.uscc, f.month), 'electricity_monthly',
+                                     {_key_text(electricity, 'f')}, 'kwh', CAST(t.kwh AS VARCHAR), CAST(f.kwh AS VARCHAR),
+                                     {sql_values(dataset_id, username or audit.cli_user(), now)}
+                              FROM _import_firm_months f JOIN electricity_monthly t ON {on}
+                              WHERE t.kwh IS DISTINCT FROM f.kwh""").fetchone()[0]
+    if updated:
+        con.execute(f"""UPDATE electricity_monthly AS t SET kwh = f.kwh, dataset_id = {literal(dataset_id)}
+                        FROM _import_firm_months f WHERE {on} AND t.kwh IS DISTINCT FROM f.kwh""")
+    inserted = con.execute(f"""INSERT INTO electricity_monthly (uscc, month, kwh, dataset_id)
+                               SELECT f.uscc, f.month, f.kwh, {literal(dataset_id)} FROM _import_firm_months f
+                               WHERE NOT EXISTS (SELECT 1 FROM electricity_monthly t WHERE {on})""").fetchone()[0]
+    con.execute("DROP TABLE _import_firm_months")
+    if inserted or updated:
+        result.notes.append(f"合并到企业月度用电: 新增 {inserted} 个企业月, 改写 {updated} 个 / merged into the firms' "
+                            f"monthly electricity: {inserted} firm-month(s) added, {updated} changed (kwh only)")
 
 
 def _indicator_extras(con, dataset_id: str) -> None:

@@ -4,8 +4,9 @@ Each ``kinds/<kind>.toml`` names the target table, its key, and per column: the 
 type, the Chinese headers (and synonyms) users write, the unit family and bounds, enum labels,
 and a note for the template. Cross-column ``checks`` are SQL conditions over a row's cleaned
 columns, evaluated in the cleaning pass. After it, ``derived`` columns are computed (SQL that may
-read other tables, in order) and ``rules`` reject rows by conditions that may read other tables;
-both see the imported row as ``s`` (``s.parent_adcode``).
+read other tables, in order) and ``rules`` reject rows by conditions that may read other tables
+(``level = "warning"``: the row loads and carries the message); both see the imported row as ``s``
+(``s.parent_adcode``).
 A column's ``resets`` names table columns that describe its stored value (a basis, a source): an
 import that changes the value sets them NULL and records that in ``change_history``.
 ``scope`` limits a kind to part of its table (towns: the rows of ``regions`` at level town).
@@ -101,7 +102,7 @@ class Kind:
     note: str = ""
     wide_months: bool = False
     derived: tuple[Derived, ...] = ()
-    rules: tuple[Check, ...] = ()    # error rules after the cleaning (may read other tables)
+    rules: tuple[Check, ...] = ()    # error (or warning) rules after the cleaning (may read other tables)
     scope: str | None = None         # SQL condition: the table's rows this kind covers
     region: Region | None = None     # where a row's region comes from (for imports under a region scope)
 
@@ -161,7 +162,11 @@ def parse(data: dict, source: str) -> Kind:
         if key not in ids:
             raise ShanhaiError(f"{source}: key column {key!r} is not among the columns")
     checks = tuple(Check(c["level"], c["when"], c["column"], c["message"]) for c in data.get("checks", []))
-    rules = tuple(Check("error", r["when"], r["column"], r["message"], r.get("value")) for r in data.get("rules", []))
+    rules = tuple(Check(r.get("level", "error"), r["when"], r["column"], r["message"], r.get("value"))
+                  for r in data.get("rules", []))
+    for rule in rules:
+        if rule.level not in ("error", "warning"):
+            raise ShanhaiError(f"{source}: rule on {rule.column!r} has level {rule.level!r}: expected error or warning")
     for check in (*checks, *rules):
         if check.column not in ids:
             raise ShanhaiError(f"{source}: check on unknown column {check.column!r}")

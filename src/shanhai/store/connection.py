@@ -151,8 +151,9 @@ class Store:
 
 
 # Keys kept unique by the loaders (importer, synth) rather than by an ART index, which costs more
-# at insert and commit than it guards on tables of millions of rows (migrations 0001, 0021).
-LOADER_KEYS = {"enterprise_years": ("uscc", "year"), "electricity_monthly": ("uscc", "month")}
+# at insert and commit than it guards on tables of millions of rows (migrations 0001, 0021, 0027).
+LOADER_KEYS = {"enterprise_years": ("uscc", "year"), "electricity_monthly": ("uscc", "month"),
+               "electricity_account_monthly": ("account_no", "month")}
 
 _LOCK = re.compile(r"PID (\d+)")
 
