@@ -143,6 +143,10 @@ def test_count_targets_follow_the_calendar_in_whole_firms(store):
     assert r["preset_id"] == "shengsi-2024-new-tech-firms" and r["actual"] == 0 and r["light"] == "red"
     r = rows[("revenue_100m_firms", C, 2027)]                              # 5 by 2027: 1 now
     assert r["horizon"] == "future" and r["actual"] == 1 and r["target"] == 5
+    doc = jt.indicator_series(store, P, "new_specialised_firms", A, 2024, 6)
+    assert doc["monthly"]["2024"][:6] == [0, 0, 0, 0, 1, 1]
+    fc = doc["forecast"]
+    assert fc["point"] is not None and all(isinstance(fc[k], int) for k in ("point", "low", "high") if fc[k] is not None)
     listed = {t["preset_id"]: t for t in jt.list_targets(store, P, C)["targets"] if t["preset_id"]}
     assert listed["shengsi-2027-revenue-100m"]["value"] == 5 and isinstance(listed["shengsi-2027-revenue-100m"]["value"], int)
 

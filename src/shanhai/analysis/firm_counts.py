@@ -37,7 +37,8 @@ def flag_held_sql(flags: tuple[str, ...], years: list[int]) -> str:
     return f"""
         SELECT DISTINCT f.uscc, yr.year
         FROM enterprise_flags f JOIN (SELECT unnest([{ys}]) AS year) yr
-          ON f.valid_from <= make_date(yr.year, 12, 31) AND (f.valid_to IS NULL OR f.valid_to >= make_date(yr.year, 1, 1))
+          ON f.valid_from <= make_date(yr.year, 12, 31)
+         AND (f.valid_to IS NULL OR f.valid_to >= make_date(yr.year, 1, 1))
         WHERE {_flag_in(flags)}"""
 
 

@@ -22,7 +22,8 @@ labour productivity = Σ value added ÷ Σ headcount over the firms with a headc
 from the facts, not from a per-mu run, so a county is shown for every year with data. A firm is
 *newly above scale* in a year when it is above scale then and was not in the year before (absent
 or below; ``analysis.firm_counts``, shared with the targets board); the plan's counts start in
-``counted_from`` (2021), and a store whose data begins later counts from its second year (``partial``). Value added is that of above-scale firms.
+``counted_from`` (2021), and a store whose data begins later counts from its second year
+(``partial``). Value added is that of above-scale firms.
 Chain cooperation projects are projects with ``is_cooperation`` and a ``chain_id`` landing in the
 26, signed from ``counted_from`` on (undated ones are not counted and are reported). Provincial
 专精特新 firms are firms of the 26 with an ``enterprise_flags`` row ``specialised`` valid at some

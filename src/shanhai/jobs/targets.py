@@ -731,6 +731,11 @@ def indicator_series(store: Store, scope: Scope, indicator_id: str, region: str 
                           "backtest": t["backtest"]} for t in res["methods"]]
         if m < f.earliest_month:
             fc["note"] = f"{f.earliest_month} 月前不作年度预计 no year-end estimate before month {f.earliest_month}"
+        if ind.get("integer"):      # a count of firms: whole firms
+            for d in (fc, *fc["methods"]):
+                for k in ("point", "low", "high"):
+                    if isinstance(d.get(k), float) and math.isfinite(d[k]):
+                        d[k] = round(d[k])
     years = sorted(set(monthly) | set(annual))
     return {"region": area.as_dict(), "indicator": ind, "as_of": doc["as_of"], "rules": doc["rules"],
             "monthly": {str(k): [monthly[k].get(mm) for mm in range(1, 13)] for k in sorted(monthly)},
