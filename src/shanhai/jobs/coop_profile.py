@@ -21,8 +21,9 @@ land used over the firms with land (own + leased − leased out > 0), value adde
 labour productivity = Σ value added ÷ Σ headcount over the firms with a headcount. They are read
 from the facts, not from a per-mu run, so a county is shown for every year with data. A firm is
 *newly above scale* in a year when it is above scale then and was not in the year before (absent
-or below); the plan's counts start in ``counted_from`` (2021), and a store whose data begins
-later counts from its second year (``partial``). Value added is that of above-scale firms.
+or below; ``analysis.firm_counts``, shared with the targets board); the plan's counts start in
+``counted_from`` (2021), and a store whose data begins later counts from its second year
+(``partial``). Value added is that of above-scale firms.
 Chain cooperation projects are projects with ``is_cooperation`` and a ``chain_id`` landing in the
 26, signed from ``counted_from`` on (undated ones are not counted and are reported). Provincial
 专精特新 firms are firms of the 26 with an ``enterprise_flags`` row ``specialised`` valid at some
@@ -50,6 +51,7 @@ import hashlib
 from collections import defaultdict
 
 from shanhai import reference
+from shanhai.analysis.firm_counts import above_scale_entries_sql
 from shanhai.errors import NotFoundError, ShanhaiError
 from shanhai.policy._coop_targets import CoopTargets, coop_targets
 from shanhai.store import Store
@@ -175,16 +177,9 @@ def _figures(store: Store, years: list[int]) -> dict:
         by: dict[str, dict[int, dict]] = defaultdict(dict)
         for adcode, year, *values in sums:
             by[adcode][year] = dict(zip(cols, values))
+        in_26 = "e.county_adcode IN (SELECT adcode FROM regions WHERE level = 'county' AND mountain26)"
         entries = store.con.execute(f"""
-            WITH s AS (
-                SELECT y.uscc, e.county_adcode AS adcode, y.year, y.above_scale,
-                       lag(y.year) OVER w AS prev_year, lag(y.above_scale) OVER w AS prev_above
-                FROM enterprise_years y JOIN enterprises e ON e.uscc = y.uscc
-                WHERE e.county_adcode IN (SELECT adcode FROM regions WHERE level = 'county' AND mountain26)
-                WINDOW w AS (PARTITION BY y.uscc ORDER BY y.year)),
-            entry AS (
-                SELECT uscc, adcode, year FROM s
-                WHERE above_scale AND year > {int(years[0])} AND NOT coalesce(prev_year = year - 1 AND prev_above, false))
+            WITH entry AS ({above_scale_entries_sql(years[0], in_26)})
             SELECT adcode, year, count(*) AS entries, 0 AS firsts FROM entry GROUP BY 1, 2
             UNION ALL
             SELECT adcode, first, 0, count(*) FROM (

@@ -36,10 +36,11 @@ import re
 import secrets
 
 from shanhai import __version__
+from shanhai.analysis import firm_counts
 from shanhai.analysis import targets as at
 from shanhai.errors import NotFoundError, ShanhaiError
-from shanhai.policy._indicator_registry import (Indicator, index_rules, monitoring_rules, preset_targets,
-                                                registry)
+from shanhai.policy._indicator_registry import (COUNT_FACTS, Indicator, index_rules, monitoring_rules,
+                                                preset_targets, registry)
 from shanhai.store import Store
 from shanhai.store.audit import append as audit_append
 from shanhai.store.scope import OutOfScopeError, Scope
@@ -61,7 +62,7 @@ def _indicator_dict(i: Indicator) -> dict:
             "definition_en": i.definition_en, "unit": i.unit, "department": i.department, "source": i.source,
             "formula": i.formula, "cadence": i.cadence, "cumulative": i.cumulative, "direction": i.direction,
             "headline": i.headline, "alert_threshold": i.alert_threshold,
-            "excellence_threshold": i.excellence_threshold, "registered": True}
+            "excellence_threshold": i.excellence_threshold, "registered": True, "integer": i.integer}
 
 
 def indicators(store: Store | None = None) -> list[dict]:
@@ -188,8 +189,11 @@ def list_targets(store: Store, scope: Scope, region: str | None = None, year: in
             for t in all_targets(store) if area.covers(t["adcode"])
             and (year is None or t["year"] == year) and (indicator_id is None or t["indicator_id"] == indicator_id)]
     rows.sort(key=lambda t: (t["year"], t["adcode"], t["indicator_id"], t["kind"]))
+    whole = {i.id for i in registry().indicators if i.integer}
     for t in rows:
         t["set_at"] = t["set_at"].isoformat(sep=" ", timespec="seconds") if t.get("set_at") else None
+        if t["indicator_id"] in whole and t["kind"] == "level" and float(t["value"]).is_integer():
+            t["value"] = int(t["value"])      # a count of firms: 500, not 500.00
     return {"region": area.as_dict(), "targets": rows}
 
 
@@ -263,6 +267,7 @@ def fingerprint(store: Store) -> str:
                         ("targets", "t"),
                         ("enterprise_years", "t"),
                         ("enterprise_flags", "t"),
+                        ("service_facts", "t"),
                         ("electricity_monthly", None)):
         if cols is None:     # tens of millions of rows: count, latest month and total are enough
             parts.append(repr(store.con.execute(
@@ -326,7 +331,7 @@ def _computed(store: Store, reg) -> dict:
         row = dict(zip(cols, r))
         for i in reg.indicators:
             c = i.compute
-            if c is None or c.kind == "electricity":
+            if c is None or c.kind in ("electricity", "count"):
                 continue
             if c.kind == "ratio":
                 num, den = row[c.numerator], row[c.denominator]
@@ -356,6 +361,78 @@ def _computed(store: Store, reg) -> dict:
                     run, total = key, 0.0
                 total += kwh
                 out.setdefault((i.id, entity), {})[f"{y}-{mo:02d}"] = total * i.compute.factor
+    counts = [i for i in reg.indicators if i.compute and i.compute.kind == "count"]
+    if counts:
+        out.update(_counts(store, counts))
+    return out
+
+
+def _count_rows(store: Store, hits: str, monthly: bool) -> list[tuple]:
+    """(entity, year[, month], firms) of a SELECT of ``uscc, year[, month]``: per county, city,
+    the province and zone (the firm's current county and zone)."""
+    m = ", h.month" if monthly else ""
+    entity = ("CASE WHEN grouping(e.county_adcode) = 0 THEN e.county_adcode "
+              "WHEN grouping(r.city_adcode) = 0 THEN r.city_adcode ELSE '330000' END")
+    base = f"FROM ({hits}) h JOIN enterprises e ON e.uscc = h.uscc JOIN regions r ON r.adcode = e.county_adcode"
+    return store.con.execute(f"""
+        SELECT {entity} AS entity, h.year{m}, count(DISTINCT h.uscc)
+        {base}
+        GROUP BY GROUPING SETS ((e.county_adcode, h.year{m}), (r.city_adcode, h.year{m}), (h.year{m}))
+        UNION ALL
+        SELECT 'zone:' || e.zone_id, h.year{m}, count(DISTINCT h.uscc)
+        {base} WHERE e.zone_id IS NOT NULL GROUP BY e.zone_id, h.year{m}""").fetchall()
+
+
+def _counts(store: Store, counts: list) -> dict:
+    """(indicator, entity) → {period: firms} for the registry's counts (``analysis.firm_counts``).
+    Every county, city, zone with firms and the province gets a figure for each year of the data
+    (0 when none is counted): annual counts ``2023``, new grants January to month N ``2023-06``.
+    The store's first year has no 小升规 figure (no year before it); service-facts titles only
+    the years the facts cover."""
+    years = [r[0] for r in store.con.execute("SELECT DISTINCT year FROM enterprise_years ORDER BY 1").fetchall()]
+    if not years:
+        return {}
+    entities = ["330000"]
+    for county, city, zone in store.con.execute(
+            "SELECT DISTINCT e.county_adcode, r.city_adcode, e.zone_id FROM enterprises e "
+            "JOIN regions r ON r.adcode = e.county_adcode").fetchall():
+        entities += [county, city] + ([f"zone:{zone}"] if zone is not None else [])
+    entities = sorted(set(e for e in entities if e))
+    fact_years = None
+    out: dict = {}
+    for i in counts:
+        c = i.compute
+        span = years
+        if c.count == "new_above_scale":
+            hits, span = firm_counts.above_scale_entries_sql(years[0]), years[1:]
+        elif c.count == "flag":
+            hits = firm_counts.flag_held_sql(c.flags, years)
+        elif c.count == "new_flag":
+            hits = firm_counts.flag_granted_sql(c.flags)
+        elif c.count == "over":
+            hits = firm_counts.over_threshold_sql(c.numerator, c.threshold)
+        else:
+            if fact_years is None:
+                fact_years = [r[0] for r in store.con.execute(
+                    "SELECT DISTINCT year FROM service_facts ORDER BY 1").fetchall()]
+            hits, span = firm_counts.facts_sql(tuple(COUNT_FACTS[f][0] for f in c.facts)), fact_years
+        if c.count == "new_flag":
+            per: dict = {}
+            for entity, y, mo, n in _count_rows(store, hits, True):
+                per[(entity, y, mo)] = int(n)
+            for entity in entities:
+                series = out.setdefault((i.id, entity), {})
+                for y in span:
+                    total = 0
+                    for mo in range(1, 13):
+                        total += per.get((entity, y, mo), 0)
+                        series[f"{y}-{mo:02d}"] = total
+            continue
+        per = {(entity, y): int(n) for entity, y, n in _count_rows(store, hits, False)}
+        for entity in entities:
+            series = out.setdefault((i.id, entity), {})
+            for y in span:
+                series[str(y)] = per.get((entity, y), 0)
     return out
 
 
@@ -529,7 +606,24 @@ def _row(t: dict, entity: str, ind: dict, vals: dict, year: int, month: int, rul
             out["forecast"] = fc
     elif horizon == "future" and out.get("light") == "red":
         out["trending_to_miss"] = True
+    if ind.get("integer"):
+        _whole(out)
     return out
+
+
+def _whole(row: dict) -> None:
+    """A count of firms shown in whole firms: a whole target as an int, the actual, previous, due
+    figure and forecast rounded after the light is decided (growth, completion, gap stay as computed)."""
+    if isinstance(row.get("target"), float) and row["target"].is_integer():
+        row["target"] = int(row["target"])
+    for k in ("actual", "previous", "due"):
+        if isinstance(row.get(k), float) and math.isfinite(row[k]):
+            row[k] = round(row[k])
+    fc = row.get("forecast")
+    if fc and row["kind"] == "level":
+        for k in ("point", "low", "high"):
+            if isinstance(fc.get(k), float) and math.isfinite(fc[k]):
+                fc[k] = round(fc[k])
 
 
 def _rules(name: str):
@@ -637,6 +731,11 @@ def indicator_series(store: Store, scope: Scope, indicator_id: str, region: str 
                           "backtest": t["backtest"]} for t in res["methods"]]
         if m < f.earliest_month:
             fc["note"] = f"{f.earliest_month} 月前不作年度预计 no year-end estimate before month {f.earliest_month}"
+        if ind.get("integer"):      # a count of firms: whole firms
+            for d in (fc, *fc["methods"]):
+                for k in ("point", "low", "high"):
+                    if isinstance(d.get(k), float) and math.isfinite(d[k]):
+                        d[k] = round(d[k])
     years = sorted(set(monthly) | set(annual))
     return {"region": area.as_dict(), "indicator": ind, "as_of": doc["as_of"], "rules": doc["rules"],
             "monthly": {str(k): [monthly[k].get(mm) for mm in range(1, 13)] for k in sorted(monthly)},

@@ -29,6 +29,17 @@ MONITORING_DIR = Path(__file__).parent / "monitoring"
 LIGHTS = ("green", "amber", "orange", "red", "grey")
 COMPUTE_COLUMNS = ("value_added", "tax_paid", "revenue", "main_revenue", "headcount", "energy_tce", "rd_spending",
                    "output_value", "profit", "electricity_kwh", "land_used")
+# enterprise_flags ids a count may name (GLOSSARY; the synthetic data and the cultivation facts use them)
+COUNT_FLAGS = {"high_tech": "高新技术企业", "tech_sme": "科技型中小企业", "innovative_sme": "创新型中小企业",
+               "specialised": "专精特新中小企业", "little_giant": "专精特新“小巨人”", "hidden_champion": "隐形冠军",
+               "single_champion": "单项冠军", "rd_institution": "研发机构"}
+# service_facts titles a count may name: id → (SQL condition on the row, name)
+COUNT_FACTS = {"future_factory": ("future_factory", "省级未来工厂"),
+               "smart_factory_prov": ("smart_factory_prov", "省级智能工厂"),
+               "smart_factory_city": ("smart_factory_city", "市级智能工厂"),
+               "digital_workshop_prov": ("digital_workshop_prov", "省级数字化车间"),
+               "digital_workshop_city": ("digital_workshop_city", "市级数字化车间"),
+               "first_set": ("first_set_level > 0", "首台(套)认定")}
 
 
 class _Model(BaseModel):
@@ -48,20 +59,52 @@ class _Named(_Model):
 # ---- the registry ------------------------------------------------------------------------------
 
 class Compute(_Model):
-    """How a computed indicator is computed from the store (above-scale firms of the region)."""
-    kind: Literal["ratio", "sum", "flag_share", "electricity"]
+    """How a computed indicator is computed from the store (above-scale firms of the region; a
+    ``count``: firms of the region, see ``count``)."""
+    kind: Literal["ratio", "sum", "flag_share", "electricity", "count"]
     numerator: str | None = None
     denominator: str | None = None
     flag: str | None = None
     factor: float = 1.0
+    # kind = "count": firms of the region counted in the year (unit 家)
+    #   new_above_scale  above scale this year and not the year before (小升规; jobs.coop_profile's definition)
+    #   flag             holding any of `flags` at some time in the year
+    #   new_flag         newly granted any of `flags` in the year (months: January to month N)
+    #   over             `numerator` at least `threshold` (万元) in the year (e.g. 营业收入超亿元: revenue ≥ 10000)
+    #   fact             a service_facts title of the year, any of `facts` (未来工厂, 智能工厂, 首台(套))
+    count: Literal["new_above_scale", "flag", "new_flag", "over", "fact"] | None = None
+    flags: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+    threshold: float | None = None
 
     @model_validator(mode="after")
     def _complete(self):
         need = {"ratio": ("numerator", "denominator"), "sum": ("numerator",), "flag_share": ("numerator", "flag"),
-                "electricity": ()}[self.kind]
+                "electricity": (), "count": ("count",)}[self.kind]
         for f in need:
             if getattr(self, f) is None:
                 raise ValueError(f"compute kind {self.kind} needs {f}")
+        if self.kind != "count" and (self.count or self.flags or self.facts or self.threshold is not None):
+            raise ValueError(f"compute kind {self.kind}: count, flags, facts and threshold belong to kind count")
+        if self.kind == "count":
+            wants = {"new_above_scale": (), "flag": ("flags",), "new_flag": ("flags",),
+                     "over": ("numerator", "threshold"), "fact": ("facts",)}[self.count]
+            for f in ("numerator", "flags", "facts", "threshold"):
+                have = getattr(self, f) not in (None, ())
+                if have != (f in wants):
+                    raise ValueError(f"count {self.count} {'needs' if f in wants else 'takes no'} {f}")
+            if self.denominator is not None or self.flag is not None or self.factor != 1:
+                raise ValueError("a count takes no denominator, flag (use flags) or factor")
+            bad = [f for f in self.flags if f not in COUNT_FLAGS]
+            if bad:
+                raise ValueError(f"count flags {', '.join(bad)} unknown; known: {', '.join(COUNT_FLAGS)}")
+            bad = [f for f in self.facts if f not in COUNT_FACTS]
+            if bad:
+                raise ValueError(f"count facts {', '.join(bad)} unknown; known: {', '.join(COUNT_FACTS)}")
+            if self.count == "over" and self.numerator == "land_used":
+                raise ValueError("count over: numerator must be a column of enterprise_years, not land_used")
+            if self.threshold is not None and not self.threshold > 0:
+                raise ValueError("count over: threshold must be above 0")
         for f in ("numerator", "denominator"):
             v = getattr(self, f)
             if v is not None and v not in COMPUTE_COLUMNS:
@@ -77,7 +120,24 @@ class Compute(_Model):
         if self.kind == "flag_share":
             return (f"enterprise_years (above_scale): Σ {self.numerator} of firms with enterprise_flags "
                     f"{self.flag} valid on 31 Dec ÷ Σ {self.numerator} × 100")
+        if self.kind == "count":
+            return self._count_formula()
         return f"electricity_monthly: Σ kwh × {self.factor:g}, January to month N"
+
+    def _count_formula(self) -> str:
+        flags = " or ".join(f"{f} ({COUNT_FLAGS[f]})" for f in self.flags)
+        if self.count == "new_above_scale":
+            return ("enterprise_years: count of firms above_scale in year Y and not in Y − 1 (no row in Y − 1, or "
+                    "below scale; 小升规, as jobs.coop_profile); none for the store's first year")
+        if self.count == "flag":
+            return f"enterprise_flags: count of firms holding {flags} at some time in year Y"
+        if self.count == "new_flag":
+            return (f"enterprise_flags: count of firms first granted {flags} in year Y (valid_from in January to "
+                    f"month N) holding none of them on 31 Dec of Y − 1")
+        if self.count == "over":
+            return f"enterprise_years: count of firms with {self.numerator} ≥ {self.threshold:g} 万元 in year Y"
+        facts = " or ".join(f"{COUNT_FACTS[f][0]} ({COUNT_FACTS[f][1]})" for f in self.facts)
+        return f"service_facts: count of firms with {facts} in year Y"
 
 
 class Indicator(_Model):
@@ -105,6 +165,16 @@ class Indicator(_Model):
             raise ValueError(f"indicator {self.id}: cumulative applies to monthly or quarterly figures")
         if self.compute is not None and self.compute.kind == "electricity" and self.cadence != "month":
             raise ValueError(f"indicator {self.id}: electricity is monthly")
+        if self.compute is not None and self.compute.kind == "count":
+            if self.compute.count == "new_flag":
+                if self.cadence != "month" or not self.cumulative:
+                    raise ValueError(f"indicator {self.id}: new_flag counts are monthly and cumulative (January to "
+                                     f"month N)")
+            elif self.cadence != "year":
+                raise ValueError(f"indicator {self.id}: count {self.compute.count} is annual (cadence year): its "
+                                 f"data are yearly")
+            if self.unit != "家":
+                raise ValueError(f"indicator {self.id}: a count of firms is in 家")
         if self.alert_threshold is not None and self.excellence_threshold is not None:
             bad = (self.excellence_threshold < self.alert_threshold if self.direction == "higher"
                    else self.excellence_threshold > self.alert_threshold)
@@ -116,6 +186,11 @@ class Indicator(_Model):
     @property
     def formula(self) -> str:
         return self.compute.formula() if self.compute else "imported (indicators import kind 指标数值与目标)"
+
+    @property
+    def integer(self) -> bool:
+        """Whole numbers (a count of firms): shown without decimals."""
+        return self.compute is not None and self.compute.kind == "count"
 
 
 class Registry(_Named):
