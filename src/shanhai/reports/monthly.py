@@ -489,9 +489,11 @@ def build(store: Store, scope: Scope, region: str | None = None, month=None, lan
         rows = tg["red"] + [x for x in tg["trending"] if x not in tg["red"]]
         items = [Table("targets", "红灯与预计难完成的目标" if zh else "Red and trending-to-miss targets",
                        [("指标" if zh else "Indicator", "text"), ("地区" if zh else "Region", "text"),
+                        ("单位" if zh else "Unit", "text"),
                         ("目标" if zh else "Target", "num"), ("实际" if zh else "Actual", "num"),
                         ("灯" if zh else "Light", "text"), ("预计" if zh else "Forecast", "num")],
-                       [[x["indicator_name"], x["entity_name"], x["target"],
+                       [[x["indicator_name"], x["entity_name"], "%" if x["kind"] == "growth" else (x.get("unit") or ""),
+                         x["target"],
                          x["growth"] if x["kind"] == "growth" and x["growth"] is not None else x["actual"],
                          LIGHTS[x["light"]][0 if zh else 1] if x["light"] in LIGHTS else (x["light"] or "—"),
                          (x["forecast_growth"] if x["kind"] == "growth" and x.get("forecast_growth") is not None
