@@ -350,6 +350,7 @@ LABEL_MAPS = {
     "missing_rule": "shanhai.analysis.mujun:MISSING_LABELS",
     "benchmark_kind": "shanhai.analysis.mujun:BENCHMARK_LABELS",
     "evidence_confidence": "shanhai.reference._models:CONFIDENCE_LABELS",
+    "calendar_basis": "shanhai.web.routers.targets:CALENDAR_BASIS_LABELS",
 }
 _label_maps: dict[str, dict] = {}
 
