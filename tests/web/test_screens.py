@@ -72,6 +72,15 @@ def test_overview_map_per_role(clients, web_db, store):
     assert web_db.firm_far[1] not in page
 
 
+def test_overview_target_notes_read_in_the_pages_language(clients):
+    """The province's target table notes the unverified mountain split in the page's language (the Chinese
+    page showed '山区县分类待核实 the mountain category split is not yet verified')."""
+    notes = re.findall(r'class="sh-note target-note">([^<]*)<', clients["province"].get("/").text)
+    assert notes and set(notes) == {"山区县分类待核实"}
+    english = re.findall(r'class="sh-note target-note">([^<]*)<', clients["province"].get("/?lang=en").text)
+    assert english and set(english) == {"the mountain category split is not yet verified"}
+
+
 def test_overview_drill_down(clients, web_db, store):
     c = clients["province"]
     run = web_db.province_run
