@@ -88,6 +88,22 @@ def test_the_rules_picker_and_the_basis_read_as_words(world):
     assert "(by months)" in c.get("/targets?lang=en").text
 
 
+def test_an_indicator_says_its_source_and_cadence_in_words(world):
+    """An indicator's line of facts reads 来源 导入 / 由企业数据计算 and 频度 月度 / 年度 (it printed
+    imported (indicators import kind …) and month / year); the registry the same."""
+    from test_words_not_codes import visible_texts
+
+    c = world.clients["county"]
+    for indicator, source, cadence in (("mfg_investment", "导入（数据类型“指标数值与目标”）", "频度 月度"),
+                                       ("tax_per_mu", "由企业数据计算", "频度 年度")):
+        text = " ".join(visible_texts(c.get(f"/targets/indicators/{indicator}?lang=zh").text))
+        assert source in text and cadence in text, (indicator, text[:400])
+        assert "imported" not in text and not re.search(r"频度 (month|year|quarter)", text), indicator
+    registry = visible_texts(c.get("/targets/registry?lang=zh").text)
+    words = {w for text in registry for w in text.split()}
+    assert {"月度", "年度"} <= words and not {"month", "year", "quarter"} & words
+
+
 def test_status_is_scoped_to_the_county(world):
     doc = world.clients["county"].get("/api/v1/targets/status").json()
     assert doc["region"]["adcode"] == JINGNING

@@ -351,6 +351,7 @@ LABEL_MAPS = {
     "benchmark_kind": "shanhai.analysis.mujun:BENCHMARK_LABELS",
     "evidence_confidence": "shanhai.reference._models:CONFIDENCE_LABELS",
     "calendar_basis": "shanhai.web.routers.targets:CALENDAR_BASIS_LABELS",
+    "cadence": "shanhai.web.routers.targets:CADENCE_LABELS",
     "grid_series": "shanhai.web.routers.carbon:GRID_SERIES_LABELS",
     "grid_geography": "shanhai.web.routers.carbon:GRID_GEOGRAPHY_LABELS",
     "carbon_aggregation": "shanhai.web.routers.carbon:AGGREGATION_LABELS",

@@ -39,6 +39,8 @@ GROUP_PATTERN = "^(cities|counties|mountain26)$"
 # how a rule set counts 序时进度 (policy/monitoring/rules_*.toml, [calendar] basis)
 CALENDAR_BASIS_LABELS = {"months": ("按月计", "by months"), "days": ("按天计", "by days"),
                          "plan": ("按分月计划", "by the monthly plan")}
+# how often an indicator is reported (policy/monitoring/indicators.toml, cadence)
+CADENCE_LABELS = {"year": ("年度", "yearly"), "quarter": ("季度", "quarterly"), "month": ("月度", "monthly")}
 
 
 def _rule_choices() -> list[tuple[str, str]]:
