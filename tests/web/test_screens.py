@@ -284,6 +284,26 @@ def test_data_page_collection_progress(clients, web_db):
     assert 'action="/data/import"' not in clients["viewer"].get("/data").text
 
 
+def test_data_page_offers_the_blank_templates(clients):
+    """The data page downloads a kind's blank template (the workbook of ``shanhai template KIND``) instead of
+    telling a county user a command; an unknown kind is a 404 with a sentence."""
+    import fastexcel
+
+    from shanhai.ingest.spec import kind
+
+    page = clients["county"].get("/data").text
+    assert 'action="/data/template.xlsx"' in page and "shanhai template KIND" not in page
+    r = clients["viewer"].get("/data/template.xlsx?kind=enterprise-years")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "filename*=UTF-8''" in r.headers["content-disposition"]
+    book = fastexcel.read_excel(r.content)
+    headers = [str(h) for h in book.load_sheet(0, header_row=None, n_rows=1, dtypes="string").to_arrow().to_pylist()[0].values()]
+    required = [c.label for c in kind("enterprise-years").columns if c.required]
+    assert required and all(any(label in h for h in headers) for label in required), (required, headers)
+    missing = clients["county"].get("/data/template.xlsx?kind=no-such-kind")
+    assert missing.status_code == 404 and "没有这种数据类型" in missing.text
+
+
 def test_upload_import_summary_and_rejects(app, clients, web_db):
     """A towns file whose rows are all wrong: nothing is loaded, the rejects come back."""
     c = clients["city"]
