@@ -8,6 +8,7 @@ holds (``web_db.near_county``), so the other tests' views of the shared database
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -339,6 +340,29 @@ def test_policies_page(clients):
     assert page.status_code == 200
     assert "浙江省亩均效益综合评价" in page.text and "差异字段" in page.text and 'id="side-by-side"' in page.text
     assert clients["viewer"].get("/policies?a=nope&b=zhejiang-2018").status_code == 404
+
+
+def test_policies_differences_name_their_fields(clients):
+    """The list of differing fields names each field in words (规上工业企业 › 亩均税收 › 基准 › 基准值), the dotted
+    path kept as the row's title; every field of every pair of presets has a word."""
+    import itertools
+
+    from shanhai.jobs import dashboard
+    from shanhai.web.routers.policies import _STEP, FIELD_LABELS, field_label
+
+    page = clients["viewer"].get("/policies?a=huangyan-2021&b=huangyan-2022").text
+    rows = re.findall(r'<td class="path" title="([^"]+)">([^<]+)</td>', page)
+    assert rows and ("populations[above_scale].indicators[tax_per_mu].benchmark.value", "规上工业企业 › 亩均税收 › 基准 › 基准值") \
+        in [(p, html.unescape(w)) for p, w in rows]
+    assert not any(re.search(r"[a-z]{3,}", html.unescape(w)) for _, w in rows), rows
+    names = [p["name"] for p in dashboard.presets_list()]
+    for a, b in itertools.combinations(names, 2):
+        cmp = dashboard.presets_compare(a, b)
+        for d in cmp["diff"]:
+            unknown = [n for n, _ in _STEP.findall(d["path"])
+                       if n not in FIELD_LABELS and n not in ("populations", "indicators") and not re.fullmatch("[A-Z]", n)]
+            assert not unknown, (a, b, d["path"])
+            assert field_label(d["path"], cmp)[0]
 
 
 def test_english_labels(clients):
