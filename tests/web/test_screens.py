@@ -173,6 +173,11 @@ def test_enterprise_page(clients, web_db):
     assert page.status_code == 200
     assert name in page.text and 'id="indicator-table"' in page.text and "亩均税收" in page.text
     assert 'data-chart="history"' in page.text and "历次评价" in page.text
+    # no bonus or penalty reads 0, not +0 / −0
+    bonus = re.search(r'id="score-bonus">([^<]*)<', page.text).group(1)
+    penalty = re.search(r'id="score-penalty">([^<]*)<', page.text).group(1)
+    for shown in (bonus, penalty):
+        assert not re.fullmatch(r"[+−-][0.,]+", shown), shown
     assert "总分" in page.text and "zhejiang-2018" in page.text
     assert clients["county"].get(f"/mujun/runs/{run}/enterprises/{web_db.firm_near[0]}").status_code == 403
     assert clients["county"].get(f"/mujun/runs/{run}/enterprises/{web_db.firm_far[0]}").status_code == 403
