@@ -50,7 +50,8 @@ def test_money_columns_carry_their_unit_in_the_header(clients):
     c = clients["admin"]
     chains = c.get("/chains").text
     chain = re.search(r'<tr data-chain="([^"]+)"', chains).group(1)
-    for url, table in (("/coop", "counties-table"), ("/chains", "chains-table"), (f"/chains/{chain}", "segments-table")):
+    for url, table in (("/coop", "counties-table"), ("/chains", "chains-table"), (f"/chains/{chain}", "segments-table"),
+                       ("/coop/leads", "leads-table")):
         page = c.get(url)
         assert page.status_code == 200, url
         head, cells = _column_units(page.text, table)
