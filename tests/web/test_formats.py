@@ -30,31 +30,33 @@ def test_a_column_of_amounts_has_one_unit():
     assert screens.wan_unit(iter([-20_000])) == "亿元"         # a generator (the templates' map()) is read once
 
 
-def _column_units(html: str, table_id: str) -> tuple[list[str], list[str]]:
-    """The header cells of a table and its body cells' text."""
+def _column_units(html: str, table_id: str) -> tuple[list[str], list[list[str]]]:
+    """The header cells of a table and its body rows' cells, as text."""
     import re
 
     table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S)
     assert table, table_id
     head, _, body = table.group(0).partition("</thead>")
     strip = lambda cell: re.sub(r"<[^>]+>", "", cell)          # noqa: E731
-    return ([strip(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)],
-            [strip(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)])
+    rows = [[strip(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] for row in re.split(r"<tr[ >]", body)[1:]]
+    return [strip(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)], [r for r in rows if r]
 
 
 def test_money_columns_carry_their_unit_in_the_header(clients):
-    """The 26 counties of 山海协作, the chains and a chain's segments: a money column names its unit once in
-    its header; no cell says 万元 or 亿元 (a column used to mix '7,620.59 万元' with '32.80 亿元')."""
+    """The 26 counties of 山海协作, the chains, a chain's segments, the leads and the enclaves: a money column
+    names its unit once in its header and its cells are numbers (a column used to mix '7,620.59 万元' with
+    '32.80 亿元', where the smaller amount reads larger)."""
     import re
 
     c = clients["admin"]
     chains = c.get("/chains").text
     chain = re.search(r'<tr data-chain="([^"]+)"', chains).group(1)
     for url, table in (("/coop", "counties-table"), ("/chains", "chains-table"), (f"/chains/{chain}", "segments-table"),
-                       ("/coop/leads", "leads-table")):
+                       ("/coop/leads", "leads-table"), ("/coop/enclaves", "enclaves-table")):
         page = c.get(url)
         assert page.status_code == 200, url
-        head, cells = _column_units(page.text, table)
-        assert cells, (url, "no rows: the check would pass on nothing")
-        assert any(re.search(r"（(万元|亿元)）", h) for h in head), (url, head)
-        assert not [x for x in cells if re.search(r"\d\s*(万元|亿元)", x)], (url, [x for x in cells if "元" in x][:5])
+        head, rows = _column_units(page.text, table)
+        money = [i for i, h in enumerate(head) if re.search(r"（(万元|亿元)）", h)]
+        assert rows and money, (url, head)
+        cells = [row[i] for row in rows for i in money if i < len(row)]
+        assert cells and not [x for x in cells if re.search(r"万元|亿元", x)], (url, [x for x in cells if "元" in x][:5])
