@@ -413,7 +413,7 @@ def submit_whatif(request, store, scope, user, run_id: str, policy_name: str) ->
         out = dashboard.whatif(progress.store, scope, base.run_id, preset.name, username,
                                progress=progress.fraction)
         return {"url": f"/mujun/compare?a={quote(out['a'])}&b={quote(out['b'])}",
-                "message": f"模拟完成 what-if done: {preset.display_name} (run {out['b']})"}
+                "message": f"模拟完成 what-if done: {preset.display_name}（批次 {out['b']}）"}
 
     region_name = dashboard.region(store, dashboard.whatif_region(store, scope, base)).name
     label = f"模拟评价 what-if {base.year} · {preset.display_name} · {region_name}"
@@ -439,7 +439,7 @@ def submit_evaluation(request, store, scope, user, policy_name: str, year: int, 
         summary = dashboard.run_evaluation(progress.store, scope, preset.name, year, target.adcode, username,
                                            progress=progress.fraction)
         return {"url": f"/mujun/runs/{summary['run_id']}",
-                "message": f"评价完成：{summary['evaluated']:,} 家参评 (run {summary['run_id']})"}
+                "message": f"评价完成：{summary['evaluated']:,} 家参评（批次 {summary['run_id']}）"}
 
     label = f"亩均评价 {year} · {preset.display_name} · {target.name}"
     return request.app.state.jobs.submit("evaluate", label, job, user)

@@ -99,7 +99,7 @@ def submit_grading(store: Store, scope: Scope, user: User, year: int | None, gri
                      user=username, progress=progress.fraction)
         return {"url": f"/carbon?{FMT.query({'run': doc['run_id']})}",
                 "message": f"{','.join(map(str, doc['years']))}：{doc['firm_years']} 企业年，评级 {doc['graded']}，"
-                           f"不评级 {doc['flagged']} (run {doc['run_id']})"}
+                           f"不评级 {doc['flagged']}（批次 {doc['run_id']}）"}
 
     return submit("carbon", f"碳效评级 {year or ''}".strip(), job, user)
 
