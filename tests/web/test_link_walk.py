@@ -67,7 +67,6 @@ def test_links_are_found_and_shaped():
     assert links_of(html, "/service/") == ["/coop/counties/331127?year=2024", "/service/items/a"]
 
 
-
 def test_links_are_sampled_per_route(own):  # noqa: F811
     routes = app_routes(own.app)
     assert _shape("/mujun/runs/mujun-2024-20261207T232655-c12f43/enterprises/91331127234832221A?x=1&a=2&x=3", routes) == \
