@@ -43,7 +43,8 @@ def _column_units(html: str, table_id: str) -> tuple[list[str], list[list[str]]]
 
 
 def test_money_columns_carry_their_unit_in_the_header(clients):
-    """The 26 counties of 山海协作, the chains, a chain's segments, the leads and the enclaves: a money column
+    """The 26 counties of 山海协作, the chains, a chain's segments, the leads, the enclaves, the ledger and the
+    projects: a money column
     names its unit once in its header and its cells are numbers (a column used to mix '7,620.59 万元' with
     '32.80 亿元', where the smaller amount reads larger)."""
     import re
@@ -52,7 +53,9 @@ def test_money_columns_carry_their_unit_in_the_header(clients):
     chains = c.get("/chains").text
     chain = re.search(r'<tr data-chain="([^"]+)"', chains).group(1)
     for url, table in (("/coop", "counties-table"), ("/chains", "chains-table"), (f"/chains/{chain}", "segments-table"),
-                       ("/coop/leads", "leads-table"), ("/coop/enclaves", "enclaves-table")):
+                       ("/coop/leads", "leads-table"), ("/coop/enclaves", "enclaves-table"),
+                       ("/coop/ledger", "ledger-counties-table"), ("/coop/ledger", "ledger-rows-table"),
+                       ("/coop/counties/331127", "county-projects-table")):
         page = c.get(url)
         assert page.status_code == 200, url
         head, rows = _column_units(page.text, table)
