@@ -77,6 +77,29 @@ def test_firm_page_badge_history_and_what_if(clients, carbon_run, store, web_db)
     assert api["what_if"]["result"]["co2_t"] > api["base"]["result"]["co2_t"]
 
 
+def test_run_settings_read_as_words(clients, carbon_run, store, web_db):
+    """The run's settings (grid factor series and geography, industry average, zero-carbon deduction) are named
+    in words on the page, the firm page and its what-if table — not mee_nbs_average/national, ratio_of_sums, True."""
+    from typing import get_args
+
+    from shanhai.policy._carbon import GEOGRAPHIES, Industry
+    from shanhai.web.routers import carbon as rc
+    from test_words_not_codes import visible_texts
+
+    assert set(rc.GRID_SERIES_LABELS) == set(rc._series()) and set(rc.GRID_GEOGRAPHY_LABELS) == set(GEOGRAPHIES)
+    assert set(rc.AGGREGATION_LABELS) == set(get_args(Industry.model_fields["aggregation"].annotation))
+    c = clients["county"]
+    uscc = store.con.execute(
+        f"SELECT uscc FROM carbon_grades WHERE run_id = '{carbon_run['run_id']}' AND county_adcode = '{web_db.county}' "
+        "AND grade IS NOT NULL ORDER BY uscc LIMIT 1").fetchone()[0]
+    for url in (f"/carbon?run={carbon_run['run_id']}", f"/carbon/firms/{uscc}?run={carbon_run['run_id']}",
+                f"/carbon/firms/{uscc}?run={carbon_run['run_id']}&grid_series=mee_nbs_fossil&aggregation=mean_of_ratios"):
+        text = "\n".join(visible_texts(c.get(url).text))
+        for code in ("mee_nbs_", "ratio_of_sums", "mean_of_ratios", "national", "True", "False"):
+            assert code not in text, (url, code)
+        assert "零碳电力扣减" in text and ("总量比" in text or "企业强度平均" in text), url
+
+
 def test_firm_outside_the_region_is_refused(clients, carbon_run, store, web_db):
     other = store.con.execute(
         f"SELECT uscc FROM carbon_grades WHERE run_id = '{carbon_run['run_id']}' AND county_adcode <> '{web_db.county}' "

@@ -6,6 +6,7 @@ caller's region and refused outside it, each naming its basis, every export audi
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -316,6 +317,19 @@ def test_opportunities_screen_and_api(clients, web_db, role):
     api = c.get(f"/api/v1/opportunities?region={web_db.county}&industries=false").json()
     assert api["adcode"] == web_db.county and "industries" not in api and api["provenance"]["fingerprint"]
     assert c.get("/opportunities").status_code == 200                 # default: the caller's (first) county
+
+
+def test_opportunities_method_reads_in_the_pages_language(clients, web_db):
+    """The method line under 计算依据 is Chinese on the Chinese page (it was the English sentence only)."""
+    from shanhai.jobs.opportunities import METHOD, METHOD_ZH
+
+    c = clients["county"]
+    zh = re.search(r'id="opportunity-method">(.*?)</span>', c.get(f"/opportunities?region={web_db.county}").text, re.S)
+    en = re.search(r'id="opportunity-method">(.*?)</span>', c.get(f"/opportunities?region={web_db.county}&lang=en").text, re.S)
+    assert zh and html.unescape(zh.group(1)) == METHOD_ZH and "eigenvector" not in zh.group(1)
+    assert en and html.unescape(en.group(1)) == METHOD
+    api = c.get(f"/api/v1/opportunities?region={web_db.county}&industries=false").json()
+    assert api["provenance"]["method_zh"] == METHOD_ZH
 
 
 def test_opportunities_refuses_other_counties(clients, web_db):

@@ -87,6 +87,25 @@ def test_every_page_renders_for_every_role(world, role):
     assert "项目跟踪" in c.get("/coop/projects?lang=zh").text        # (?lang= is remembered)
 
 
+def test_a_lead_names_its_chain(world):
+    """A lead of a chain shows the chain's name, not its id (modern_textiles), in the list and on its page."""
+    import re
+
+    from shanhai.jobs.chains import chain_list
+
+    store = store_of(world)
+    names = {ch.chain_id: ch.name for ch in chain_list(store)}
+    store.con.close()
+    c = world.clients["province"]
+    listing = c.get("/coop/leads?lang=zh").text
+    chains = re.findall(r'class="sh-note lead-chain">([^<]+)<', listing)
+    assert chains and set(chains) <= set(names.values()), chains
+    pages = [c.get(f"/coop/leads/{lead}?lang=zh").text for lead in re.findall(
+        r'<tr data-lead="(LD\d+)">.{0,400}?lead-chain', listing, re.S)[:5]]
+    shown = [m.group(1) for p in pages if (m := re.search(r'id="lead-chain">([^<]+)<', p))]
+    assert shown and set(shown) & set(names.values()) and not set(shown) & set(names), shown
+
+
 def test_the_landing_county_sees_its_project_with_the_investor_masked(world):
     county = world.clients["county"].get("/coop/projects").text
     assert "景宁测试精密制造项目" in county and "景宁首谈外地落地项目" in county

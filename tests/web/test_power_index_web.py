@@ -66,6 +66,9 @@ def test_routes_and_nav(world):
 def test_before_any_run_the_page_says_so(world):
     body = world.clients["county"].get("/indices").text
     assert 'id="indices-missing"' in body
+    panel = body[body.index('id="indices-missing"'):].split("</div>")[0]
+    assert "尚无覆盖该地区的电力指数计算批次" in panel and "no electricity index run" not in panel  # no English on the Chinese page
+    assert "no electricity index run" in world.clients["county"].get("/indices?lang=en").text
     assert 'id="indices-run"' in body                         # a county writer may compute its own
     assert 'id="indices-run"' not in world.clients["viewer"].get("/indices").text
     assert world.clients["county"].get("/api/v1/indices").status_code == 404

@@ -8,6 +8,7 @@ holds (``web_db.near_county``), so the other tests' views of the shared database
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -71,6 +72,15 @@ def test_overview_map_per_role(clients, web_db, store):
     page = clients["county"].get("/").text
     assert "景宁" in page
     assert web_db.firm_far[1] not in page
+
+
+def test_overview_target_notes_read_in_the_pages_language(clients):
+    """The province's target table notes the unverified mountain split in the page's language (the Chinese
+    page showed '山区县分类待核实 the mountain category split is not yet verified')."""
+    notes = re.findall(r'class="sh-note target-note">([^<]*)<', clients["province"].get("/").text)
+    assert notes and set(notes) == {"山区县分类待核实"}
+    english = re.findall(r'class="sh-note target-note">([^<]*)<', clients["province"].get("/?lang=en").text)
+    assert english and set(english) == {"the mountain category split is not yet verified"}
 
 
 def test_overview_drill_down(clients, web_db, store):
@@ -164,6 +174,11 @@ def test_enterprise_page(clients, web_db):
     assert page.status_code == 200
     assert name in page.text and 'id="indicator-table"' in page.text and "亩均税收" in page.text
     assert 'data-chart="history"' in page.text and "历次评价" in page.text
+    # no bonus or penalty reads 0, not +0 / −0
+    bonus = re.search(r'id="score-bonus">([^<]*)<', page.text).group(1)
+    penalty = re.search(r'id="score-penalty">([^<]*)<', page.text).group(1)
+    for shown in (bonus, penalty):
+        assert not re.fullmatch(r"[+−-][0.,]+", shown), shown
     assert "总分" in page.text and "zhejiang-2018" in page.text
     assert clients["county"].get(f"/mujun/runs/{run}/enterprises/{web_db.firm_near[0]}").status_code == 403
     assert clients["county"].get(f"/mujun/runs/{run}/enterprises/{web_db.firm_far[0]}").status_code == 403
@@ -347,6 +362,26 @@ def test_data_page_collection_progress(clients, web_db):
     assert 'action="/data/import"' not in clients["viewer"].get("/data").text
 
 
+def test_data_page_offers_the_blank_templates(clients):
+    """The data page downloads a kind's blank template (the workbook of ``shanhai template KIND``) instead of
+    telling a county user a command; an unknown kind is a 404 with a sentence."""
+    import fastexcel
+
+    from shanhai.ingest.spec import kind
+
+    page = clients["county"].get("/data").text
+    assert 'action="/data/template.xlsx"' in page and "shanhai template KIND" not in page
+    r = clients["viewer"].get("/data/template.xlsx?kind=enterprise-years")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "filename*=UTF-8''" in r.headers["content-disposition"]
+    book = fastexcel.read_excel(r.content)
+    headers = [str(h) for h in book.load_sheet(0, header_row=None, n_rows=1, dtypes="string").to_arrow().to_pylist()[0].values()]
+    required = [c.label for c in kind("enterprise-years").columns if c.required]
+    assert required and all(any(label in h for h in headers) for label in required), (required, headers)
+    missing = clients["county"].get("/data/template.xlsx?kind=no-such-kind")
+    assert missing.status_code == 404 and "没有这种数据类型" in missing.text
+
+
 def test_upload_import_summary_and_rejects(app, clients, web_db):
     """A towns file whose rows are all wrong: nothing is loaded, the rejects come back."""
     c = clients["city"]
@@ -382,6 +417,29 @@ def test_policies_page(clients):
     assert page.status_code == 200
     assert "浙江省亩均效益综合评价" in page.text and "差异字段" in page.text and 'id="side-by-side"' in page.text
     assert clients["viewer"].get("/policies?a=nope&b=zhejiang-2018").status_code == 404
+
+
+def test_policies_differences_name_their_fields(clients):
+    """The list of differing fields names each field in words (规上工业企业 › 亩均税收 › 基准 › 基准值), the dotted
+    path kept as the row's title; every field of every pair of presets has a word."""
+    import itertools
+
+    from shanhai.jobs import dashboard
+    from shanhai.web.routers.policies import _STEP, FIELD_LABELS, field_label
+
+    page = clients["viewer"].get("/policies?a=huangyan-2021&b=huangyan-2022").text
+    rows = re.findall(r'<td class="path" title="([^"]+)">([^<]+)</td>', page)
+    assert rows and ("populations[above_scale].indicators[tax_per_mu].benchmark.value", "规上工业企业 › 亩均税收 › 基准 › 基准值") \
+        in [(p, html.unescape(w)) for p, w in rows]
+    assert not any(re.search(r"[a-z]{3,}", html.unescape(w)) for _, w in rows), rows
+    names = [p["name"] for p in dashboard.presets_list()]
+    for a, b in itertools.combinations(names, 2):
+        cmp = dashboard.presets_compare(a, b)
+        for d in cmp["diff"]:
+            unknown = [n for n, _ in _STEP.findall(d["path"])
+                       if n not in FIELD_LABELS and n not in ("populations", "indicators") and not re.fullmatch("[A-Z]", n)]
+            assert not unknown, (a, b, d["path"])
+            assert field_label(d["path"], cmp)[0]
 
 
 def test_english_labels(clients):

@@ -91,6 +91,15 @@ def test_pages_render_for_every_role(world, role):
         assert r.status_code == 200, (role, url, r.text[:300])
 
 
+def test_a_request_states_its_counting_convention_in_words(world):
+    """The request page says how days are counted (受理次日起计第1天), not receipt_day = 0."""
+    import re
+
+    page = world.clients["county"].get(f"/service/requests/{world.req_mine}?lang=zh").text
+    said = re.search(r'id="receipt-day">([^<]+)<', page)
+    assert said and said.group(1) in ("受理次日起计第1天", "受理当日计为第1天") and "receipt_day" not in page
+
+
 def test_a_county_sees_its_own_firms_only(world):
     c = world.clients["county"]
     page = c.get("/service/requests?status=all").text

@@ -77,6 +77,19 @@ def test_pages_render_for_every_role(world, role):
     assert c.get("/service/items/no-such-item").status_code == 404
 
 
+def test_an_item_without_a_budget_says_so(world):
+    """An item whose budget is not published reads 未公布（不控制总额）, not '— 万元'; one with a budget its amount."""
+    import re
+
+    c = world.clients["county"]
+    budgets = {}
+    for item in ("zj-first-set-application-2024", ITEM):
+        page = c.get(f"/service/items/{item}?lang=zh").text
+        budgets[item] = re.search(r'id="service-item-budget">(.*?)</span>', page, re.S).group(1)
+    assert budgets["zj-first-set-application-2024"] == "未公布（不控制总额）"
+    assert all("— 万元" not in b for b in budgets.values()), budgets
+
+
 def test_a_county_sees_its_own_firms_only(world):
     c = world.clients["county"]
     page = c.get(f"/service/items/{ITEM}").text

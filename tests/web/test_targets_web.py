@@ -6,6 +6,9 @@ tests write)."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import shutil
 from types import SimpleNamespace
 
@@ -65,6 +68,40 @@ def test_pages_render_for_every_role(world, role):
         assert r.status_code == 200, (url, r.text[:300])
     board = c.get("/targets").text
     assert "序时进度" in board and 'id="targets-matrix"' in board and 'id="index-table"' in board
+
+
+def test_the_rules_picker_and_the_basis_read_as_words(world):
+    """The rules picker lists the rule sets by their names (默认规则…, 银川方案…), not by file ids
+    (days, ratio4, yinchuan), and the calendar basis of 序时进度 is a word (按天计, not ``days``)."""
+    from shanhai.policy._indicator_registry import monitoring_rule_sets
+
+    c = world.clients["county"]
+    board = c.get("/targets?rules=days").text
+    picker = re.search(r'<select name="rules".*?</select>', board, re.S).group(0)
+    options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', picker)
+    sets = monitoring_rule_sets()
+    assert options[0][0] == "default" and {v for v, _ in options} == set(sets)
+    assert all(html.unescape(shown) == sets[v].display_name and shown != v for v, shown in options), options
+    assert re.search(r'<option value="days" selected>', picker)
+    basis = re.search(r'id="targets-basis">(.*?)</div>', board, re.S).group(1)
+    assert "（按天计）" in basis and "(days)" not in basis
+    assert "(by months)" in c.get("/targets?lang=en").text
+
+
+def test_an_indicator_says_its_source_and_cadence_in_words(world):
+    """An indicator's line of facts reads 来源 导入 / 由企业数据计算 and 频度 月度 / 年度 (it printed
+    imported (indicators import kind …) and month / year); the registry the same."""
+    from test_words_not_codes import visible_texts
+
+    c = world.clients["county"]
+    for indicator, source, cadence in (("mfg_investment", "导入（数据类型“指标数值与目标”）", "频度 月度"),
+                                       ("tax_per_mu", "由企业数据计算", "频度 年度")):
+        text = " ".join(visible_texts(c.get(f"/targets/indicators/{indicator}?lang=zh").text))
+        assert source in text and cadence in text, (indicator, text[:400])
+        assert "imported" not in text and not re.search(r"频度 (month|year|quarter)", text), indicator
+    registry = visible_texts(c.get("/targets/registry?lang=zh").text)
+    words = {w for text in registry for w in text.split()}
+    assert {"月度", "年度"} <= words and not {"month", "year", "quarter"} & words
 
 
 def test_status_is_scoped_to_the_county(world):

@@ -70,6 +70,23 @@ def test_seeding_and_adding_stay_in_the_region(seeded, web_db, clients):
     assert clients["county"].get("/api/v1/transition/actions", params={"region": web_db.far_county}).status_code == 403
 
 
+def test_a_firm_in_the_register_links_to_a_page_that_exists(seeded, web_db, clients):
+    """A seeded action links its firm to the per-mu result that put it on the list; a hand-entered one to
+    the firm's service page (there is no /enterprises/ page: the link used to answer 404)."""
+    city_rows, mine = seeded
+    expected = {a: f"/mujun/runs/{web_db.province_run}/enterprises/{uscc}" for a, _, uscc in city_rows}
+    expected[mine[0][0]] = f"/service/firm/{mine[0][2]}"
+    for role in ("city", "county"):
+        c = clients[role]
+        page = c.get("/transition?status=planned").text
+        found = {m.group(1): m.group(2) for m in re.finditer(r'<tr data-action="([^"]+)">.*?<a href="([^"]+)"', page, re.S)}
+        assert found and mine[0][0] in found and (role == "county" or any(a in found for a, _, _ in city_rows))
+        for action_id, href in found.items():
+            assert href == expected.get(action_id, href) and not href.startswith("/enterprises/"), (role, action_id, href)
+        for href in sorted(set(found.values()))[:5]:
+            assert c.get(href).status_code == 200, (role, href)
+
+
 def test_done_allocate_refuse_and_export(seeded, web_db, clients, store):
     c = clients["county"]
     action_id = seeded[1][0][0]

@@ -350,6 +350,7 @@ def test_label_maps_cover_their_codes():
     from typing import get_args
 
     from shanhai.jobs import service_lists, service_requests, transition
+    from shanhai.policy._indicator_registry import Calendar, Indicator
     from shanhai.policy._model import Benchmark, IndicatorRule
     from shanhai.policy._rules import AMOUNT_KINDS
     from shanhai.policy._transition import QUOTA_KINDS
@@ -367,6 +368,8 @@ def test_label_maps_cover_their_codes():
     assert set(deps.label_map("job_status")) == {"queued", "running", "done", "failed"}
     assert deps.label_map("link_state") is service_requests.LINK_STATE_LABELS
     assert deps.label_map("action_source") is transition.SOURCE_LABELS
+    assert set(deps.label_map("calendar_basis")) == set(get_args(Calendar.model_fields["basis"].annotation))
+    assert set(deps.label_map("cadence")) == set(get_args(Indicator.model_fields["cadence"].annotation))
     web = Path(deps.__file__).parent
     submitted = {k for f in [*web.glob("*.py"), *(web / "routers").glob("*.py")]
                  for k in re.findall(r'submit\(\s*"([a-z_]+)"', f.read_text("utf-8"))} | {chain_admin.KIND}

@@ -29,6 +29,7 @@ def zone_runs(app, web_db, clients):
     """Before any run: the empty page. Then zhejiang-2021 runs for the last two years and a
     lishui-2020 run, made through the server's job runner."""
     empty = clients["province"].get("/zones")
+    empty_county = clients["county"].get("/zones")
     from shanhai.jobs import zones as jz
 
     made: dict = {}
@@ -39,7 +40,7 @@ def zone_runs(app, web_db, clients):
 
     done = app.state.jobs.wait(app.state.jobs.submit("zones", "zones", job, web_db.users["admin"]), 120)
     assert done.status == "done", done.error
-    return {"empty": empty, **made}
+    return {"empty": empty, "empty_county": empty_county, **made}
 
 
 def chart(html: str) -> dict:
@@ -53,6 +54,11 @@ def test_the_page_before_any_run(zone_runs):
     if 'id="zones-basis"' in r.text:
         pytest.skip("another test module stored a zone run first")
     assert r.status_code == 200 and 'id="zones-empty"' in r.text and "shanhai zones evaluate" in r.text
+    assert "新建评价批次" in r.text.split('id="zones-empty"')[1]
+    # a county user cannot start one: the page says who does, not a command it cannot run
+    county = zone_runs["empty_county"].text
+    said = county.split('id="zones-empty"')[1].split("</div>")[0]
+    assert "评价由省级用户发起" in said and "shanhai zones evaluate" not in said and 'id="zones-evaluate"' not in county
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -546,7 +546,9 @@ def headline(store: Store, scope: "Scope", run_id: str) -> dict:
                 grp = groups.setdefault(g["target_id"], {"target_id": g["target_id"], "label": g["label"],
                                                          "source": g["source"], "target_year": g["target_year"],
                                                          "indicator": g["indicator"], "unit": g["unit"],
-                                                         "level": g["level"], "note": g["note"], "rows": []})
+                                                         "level": g["level"], "note": g["note"],
+                                                         "note_zh": g.get("note_zh"), "note_en": g.get("note_en"),
+                                                         "rows": []})
                 grp["rows"].append(g)
         for grp in groups.values():
             grp["total"] = len(grp["rows"])

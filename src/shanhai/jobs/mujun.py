@@ -694,6 +694,10 @@ def county_ranking(store: Store, run_id: str, region: str | None = None) -> list
     return out
 
 
+# the note of a target that applies to one category of the 26 mountain counties (Chinese, English)
+MOUNTAIN_SPLIT_NOTE = ("山区县分类待核实", "the mountain category split is not yet verified")
+
+
 def target_gaps(store: Store, run_id: str, region: str | None = None) -> list[dict]:
     """Distance from each region's above-scale figures in this run to the per-mu targets of the
     policy documents (``policy.targets()``): actual, target, gap, share achieved."""
@@ -722,8 +726,9 @@ def target_gaps(store: Store, run_id: str, region: str | None = None) -> list[di
                 "key": key, "name": label, "indicator": t.indicator, "actual": actual, "target": target,
                 "gap": None if actual is None or target is None else target - actual,
                 "achieved": None if not actual or not target else actual / target,
-                "note": ("山区县分类待核实 the mountain category split is not yet verified"
-                         if t.applies_to.startswith("mountain26:") else None),
+                "note": (" ".join(MOUNTAIN_SPLIT_NOTE) if t.applies_to.startswith("mountain26:") else None),
+                "note_zh": (MOUNTAIN_SPLIT_NOTE[0] if t.applies_to.startswith("mountain26:") else None),
+                "note_en": (MOUNTAIN_SPLIT_NOTE[1] if t.applies_to.startswith("mountain26:") else None),
             })
     return gaps
 

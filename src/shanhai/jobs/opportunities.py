@@ -52,6 +52,10 @@ METHOD = ("RCA ≥ 1 presence, discrete symmetric proximity, density over all cl
           "eigenvector method, COI and COG (ecomplexity 0.5.3 defaults, check_logsupermodularity=False); "
           "develop score = 0.6·z(density) + 0.4·z(COG) over the county's absent classes; "
           "strengthen = present classes with PCI above the county's ECI, by PCI.")
+METHOD_ZH = ("以显示性比较优势 RCA ≥ 1 判定本县已有；产品空间邻近度取对称离散口径，可行性（密度）按全部行业计算；"
+             "经济复杂度 ECI / 产品复杂度 PCI 用特征向量法，复杂度前景 COI 与机会增益 COG 同 ecomplexity 0.5.3 默认设置"
+             "（不检验对数超模性）；建议培育得分 = 0.6·z(可行性) + 0.4·z(COG)，只在本县尚无比较优势的行业中排序；"
+             "建议做强 = 本县已有且 PCI 高于本县 ECI 的行业，按 PCI 排序。")
 
 
 @dataclass
@@ -176,7 +180,7 @@ def _computed(store: Store, year: int, years: list[int], column: str,
             f"AND {column} IS NOT NULL UNION SELECT DISTINCT coalesce(dataset_id, '-') FROM enterprises").fetchall()})
         firms = pc.sum(pc.filter(data["firms"], pc.equal(data["year"], year))).as_py() or 0
         return rows, eci, {"year": year, "years": years, "datasets": datasets, "firms": int(firms),
-                           "fingerprint": fingerprint, "method": METHOD, "weights": dict(WEIGHTS),
+                           "fingerprint": fingerprint, "method": METHOD, "method_zh": METHOD_ZH, "weights": dict(WEIGHTS),
                            "code_version": __version__, "engine": engine}
 
     key = (_db(store), "opportunities", year, column, engine)

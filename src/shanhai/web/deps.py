@@ -350,6 +350,11 @@ LABEL_MAPS = {
     "missing_rule": "shanhai.analysis.mujun:MISSING_LABELS",
     "benchmark_kind": "shanhai.analysis.mujun:BENCHMARK_LABELS",
     "evidence_confidence": "shanhai.reference._models:CONFIDENCE_LABELS",
+    "calendar_basis": "shanhai.web.routers.targets:CALENDAR_BASIS_LABELS",
+    "cadence": "shanhai.web.routers.targets:CADENCE_LABELS",
+    "grid_series": "shanhai.web.routers.carbon:GRID_SERIES_LABELS",
+    "grid_geography": "shanhai.web.routers.carbon:GRID_GEOGRAPHY_LABELS",
+    "carbon_aggregation": "shanhai.web.routers.carbon:AGGREGATION_LABELS",
 }
 _label_maps: dict[str, dict] = {}
 

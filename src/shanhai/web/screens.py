@@ -29,13 +29,18 @@ def _bad(v) -> bool:
     return v is None or (isinstance(v, float) and (math.isnan(v) or math.isinf(v)))
 
 
+def _unsigned_zero(v: float, digits: int) -> float:
+    """``v``, or 0.0 when it rounds to zero at ``digits`` (-0.001 shows 0.00, never -0.00)."""
+    return 0.0 if round(v, digits) == 0 else v
+
+
 def num(v, digits: int = 2, dash: str = "—") -> str:
-    """1234.5 → '1,234.50'; None → '—'."""
+    """1234.5 → '1,234.50'; None → '—'; -0.001 → '0.00' (no negative zero)."""
     if _bad(v):
         return dash
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"
-    return f"{float(v):,.{digits}f}"
+    return f"{_unsigned_zero(float(v), digits):,.{digits}f}"
 
 
 def count(v) -> str:
@@ -47,12 +52,27 @@ def unit(v, u: str, digits: int = 2) -> str:
 
 
 def wan(v, digits: int = 2) -> str:
-    """An amount in 万元; ≥ 10,000 万元 is shown in 亿元."""
+    """An amount in 万元; ≥ 10,000 万元 is shown in 亿元. (A table column uses :func:`wan_unit` and
+    :func:`wan_in`: one unit for the whole column.)"""
     if _bad(v):
         return "—"
     if abs(v) >= 10_000:
-        return f"{v / 10_000:,.{digits}f} 亿元"
-    return f"{v:,.{digits}f} 万元"
+        return f"{num(v / 10_000, digits)} 亿元"
+    return f"{num(float(v), digits)} 万元"
+
+
+def wan_unit(values) -> str:
+    """The unit of a column of amounts in 万元: 亿元 when one of them reaches 10,000 万元, else 万元 —
+    so a column never mixes '7,620.59 万元' with '32.80 亿元' (where the smaller looks larger)."""
+    return "亿元" if any(not _bad(v) and abs(v) >= 10_000 for v in values) else "万元"
+
+
+def wan_in(v, unit: str, digits: int = 2) -> str:
+    """An amount in 万元 as a number in ``unit`` (万元 or 亿元, from :func:`wan_unit`), without the unit
+    (the column's header carries it)."""
+    if _bad(v):
+        return "—"
+    return num(v / 10_000 if unit == "亿元" else float(v), digits)
 
 
 def per_mu(v, digits: int = 2) -> str:
@@ -75,12 +95,15 @@ def pct(v, digits: int = 1, signed: bool = False) -> str:
     """A percentage already × 100 (12.3 → '12.3%')."""
     if _bad(v):
         return "—"
+    v = _unsigned_zero(float(v), digits)
+    if signed and v == 0:
+        return f"{0:.{digits}f}%"
     return f"{v:+.{digits}f}%" if signed else f"{v:.{digits}f}%"
 
 
 def share(v, digits: int = 1) -> str:
     """A fraction (0.123 → '12.3%')."""
-    return "—" if _bad(v) else f"{v * 100:.{digits}f}%"
+    return "—" if _bad(v) else f"{_unsigned_zero(v * 100, digits):.{digits}f}%"
 
 
 def indicator_value(v, u: str) -> str:
@@ -97,6 +120,8 @@ class Fmt:
     count = staticmethod(count)
     unit = staticmethod(unit)
     wan = staticmethod(wan)
+    wan_unit = staticmethod(wan_unit)
+    wan_in = staticmethod(wan_in)
     per_mu = staticmethod(per_mu)
     mu = staticmethod(mu)
     yuan = staticmethod(yuan)
@@ -388,7 +413,7 @@ def submit_whatif(request, store, scope, user, run_id: str, policy_name: str) ->
         out = dashboard.whatif(progress.store, scope, base.run_id, preset.name, username,
                                progress=progress.fraction)
         return {"url": f"/mujun/compare?a={quote(out['a'])}&b={quote(out['b'])}",
-                "message": f"模拟完成 what-if done: {preset.display_name} (run {out['b']})"}
+                "message": f"模拟完成 what-if done: {preset.display_name}（批次 {out['b']}）"}
 
     region_name = dashboard.region(store, dashboard.whatif_region(store, scope, base)).name
     label = f"模拟评价 what-if {base.year} · {preset.display_name} · {region_name}"
@@ -414,7 +439,7 @@ def submit_evaluation(request, store, scope, user, policy_name: str, year: int, 
         summary = dashboard.run_evaluation(progress.store, scope, preset.name, year, target.adcode, username,
                                            progress=progress.fraction)
         return {"url": f"/mujun/runs/{summary['run_id']}",
-                "message": f"评价完成：{summary['evaluated']:,} 家参评 (run {summary['run_id']})"}
+                "message": f"评价完成：{summary['evaluated']:,} 家参评（批次 {summary['run_id']}）"}
 
     label = f"亩均评价 {year} · {preset.display_name} · {target.name}"
     return request.app.state.jobs.submit("evaluate", label, job, user)

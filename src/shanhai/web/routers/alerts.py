@@ -93,7 +93,7 @@ def start_scan(request: Request, month: str = Form(""), rules: str = Form("defau
         doc = ja.scan(progress.store, month or None, rules=rules or "default", user=username,
                       progress=progress.fraction)
         return {"url": "/alerts", "message": f"预警扫描 {doc['month'][:7]}：预警 {doc['alerts']} 条（新 {doc['new_alerts']}），"
-                                             f"走访任务 {doc['tasks']} 件 (run {doc['run_id']})"}
+                                             f"走访任务 {doc['tasks']} 件（批次 {doc['run_id']}）"}
 
     job_id = request.app.state.jobs.submit("alerts", f"用电预警扫描 · {month or '最新月份'}", job, user)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

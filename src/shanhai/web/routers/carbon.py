@@ -33,6 +33,20 @@ NAV = [(48, "/carbon", "碳效", "Carbon", None)]
 GRADE_COLORS = {"1": "#1a9850", "2": "#91cf60", "3": "#fee08b", "4": "#fc8d59", "5": "#d73027", "none": "#bdbdbd"}
 
 
+# the settings of a carbon run in words (policy/carbon/factors-default.toml: grid series and geographies;
+# the industry average of the grading preset)
+GRID_SERIES_LABELS = {
+    "mee_nbs_average": ("全国电力平均二氧化碳排放因子（生态环境部、国家统计局）", "MEE/NBS average grid factor"),
+    "mee_nbs_excl_market": ("不含市场化交易非化石能源电量的电力平均排放因子", "MEE/NBS factor excluding market-traded non-fossil power"),
+    "mee_nbs_fossil": ("化石能源电力二氧化碳排放因子", "MEE/NBS fossil-power factor"),
+    "carbon_market_2022": ("全国碳市场电网排放因子（2022）", "carbon-market grid factor (2022)"),
+}
+GRID_GEOGRAPHY_LABELS = {"national": ("全国", "national"), "east_china": ("华东区域", "East China"),
+                         "zhejiang": ("浙江省", "Zhejiang")}
+AGGREGATION_LABELS = {"ratio_of_sums": ("总量比（行业Σ排放 ÷ Σ增加值）", "ratio of sums"),
+                      "mean_of_ratios": ("企业强度平均", "mean of the firms' ratios")}
+
+
 def _series() -> list[str]:
     return load_factors("default").series()
 
@@ -85,7 +99,7 @@ def submit_grading(store: Store, scope: Scope, user: User, year: int | None, gri
                      user=username, progress=progress.fraction)
         return {"url": f"/carbon?{FMT.query({'run': doc['run_id']})}",
                 "message": f"{','.join(map(str, doc['years']))}：{doc['firm_years']} 企业年，评级 {doc['graded']}，"
-                           f"不评级 {doc['flagged']} (run {doc['run_id']})"}
+                           f"不评级 {doc['flagged']}（批次 {doc['run_id']}）"}
 
     return submit("carbon", f"碳效评级 {year or ''}".strip(), job, user)
 

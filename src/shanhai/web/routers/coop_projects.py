@@ -112,8 +112,15 @@ def leads_page(request: Request, region: str | None = Query(None), status: str |
                scope: Scope = Depends(current_scope)):
     doc = jle.leads(store, scope, region, status=status or None)
     ctx = {**_common(store, scope, doc["region"]["adcode"], "leads"), "doc": doc, "status": status or "",
-           "q": {"region": region or None}}
+           "q": {"region": region or None}, "chain_names": _chain_names(store)}
     return render(request, "coop_leads.html", ctx)
+
+
+def _chain_names(store: Store) -> dict[str, tuple[str, str]]:
+    """chain id → (name, English name): a lead names its chain, not its id (modern_textiles)."""
+    from shanhai.jobs.chains import chain_list
+
+    return {c.chain_id: (c.name, c.name_en or c.name) for c in chain_list(store)}
 
 
 def _rank_view(doc: dict, lang: str) -> dict:
@@ -134,7 +141,7 @@ def lead_page(request: Request, lead_id: str, limit: int = Query(30, ge=1, le=20
     ctx = {**_common(store, scope, scope.adcode, "leads"), "doc": doc, "lead": lead,
            "ranked": doc["ranked"][:limit], "limit": limit, "counties": counties, "components": COMPONENTS,
            "can_transfer": user.can_write and scope.covers(lead["found_by_adcode"]) and lead["status"] != "dropped",
-           "done": done, "q": {}}
+           "done": done, "q": {}, "chain_names": _chain_names(store)}
     return render(request, "coop_leads_lead.html", ctx)
 
 

@@ -101,6 +101,24 @@ def data_page(request: Request, year: int | None = Query(None), county: str | No
     return render(request, "data.html", ctx)
 
 
+@router.get("/template.xlsx", name="data_template")
+def template_download(kind: str = Query(..., max_length=60), user: User = Depends(current_user)):
+    """The blank import template of one kind (``shanhai template KIND``'s workbook): a county user downloads
+    it from the page instead of being told a command it cannot run. Holds no data, so it is not audited."""
+    import tempfile
+
+    from shanhai.ingest.spec import kind as import_kind
+    from shanhai.ingest.template import write_template
+
+    try:
+        chosen = import_kind(kind)
+    except ShanhaiError:
+        raise PageError(404, f"没有这种数据类型：{kind}", f"No import kind {kind!r}.") from None
+    with tempfile.TemporaryDirectory(prefix="shanhai-template-") as folder:
+        data = write_template(chosen, Path(folder) / "template.xlsx").read_bytes()
+    return attachment(data, f"{chosen.label}导入模板.xlsx", XLSX)
+
+
 @router.post("/import", name="data_import")
 async def upload(request: Request, kind: str = Form(...), year: str = Form(""), sheet: str = Form(""),
                  file: UploadFile = File(...), user: User = Depends(require_write),

@@ -104,7 +104,7 @@ def start_run(request: Request, region: str = Form(""), month: str = Form(""), s
     def job(progress):
         doc = jp.run(progress.store, month=last, region=area.adcode, user=username, progress=progress.fraction)
         return {"url": f"/indices?region={area.adcode}&run={doc['run_id']}",
-                "message": f"电力指数 {doc['periods'][0]}–{doc['periods'][-1]}：{doc['cells']} 个单元 (run {doc['run_id']})"}
+                "message": f"电力指数 {doc['periods'][0]}–{doc['periods'][-1]}：{doc['cells']} 个单元（批次 {doc['run_id']}）"}
 
     job_id = request.app.state.jobs.submit("power_index", f"电力指数 · {area.name} · 截至 {last:%Y-%m}", job, user)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

@@ -89,7 +89,7 @@ def start_match(request: Request, year: str = Form(""), store: Store = Depends(g
                      progress=lambda k, n: progress.fraction(f"匹配 {k}/{n}", k / n))
         n = sum(s["counts"]["eligible"] for s in doc["items"])
         return {"url": f"/service?run={quote(doc['run_id'])}",
-                "message": f"政策匹配 {doc['year']}：{doc['firms']} 家企业，符合 {n} 项次 (run {doc['run_id']})"}
+                "message": f"政策匹配 {doc['year']}：{doc['firms']} 家企业，符合 {n} 项次（批次 {doc['run_id']}）"}
 
     job_id = request.app.state.jobs.submit("service", f"惠企政策匹配 · {scope.name or region}", job, user)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

@@ -36,12 +36,24 @@ NAV = [(43, "/targets", "目标监测", "Targets", None)]
 LIGHT_COLORS = {"green": "#1a9850", "amber": "#f39c12", "orange": "#e8590c", "red": "#d73027", "grey": "#adb5bd"}
 WRITE_WAIT_S = 10.0
 GROUP_PATTERN = "^(cities|counties|mountain26)$"
+# how a rule set counts 序时进度 (policy/monitoring/rules_*.toml, [calendar] basis)
+CALENDAR_BASIS_LABELS = {"months": ("按月计", "by months"), "days": ("按天计", "by days"),
+                         "plan": ("按分月计划", "by the monthly plan")}
+# how often an indicator is reported (policy/monitoring/indicators.toml, cadence)
+CADENCE_LABELS = {"year": ("年度", "yearly"), "quarter": ("季度", "quarterly"), "month": ("月度", "monthly")}
+
+
+def _rule_choices() -> list[tuple[str, str]]:
+    """(name, display name) of the monitoring rule sets, the default first: the rules picker shows the names
+    a reader knows, not the file ids (days, ratio4 …)."""
+    sets = monitoring_rule_sets()
+    return sorted(((name, r.display_name or name) for name, r in sets.items()), key=lambda x: (x[0] != "default", x[0]))
 
 
 def _common(store: Store, scope: Scope, region_code: str, section: str) -> dict:
     return {"fmt": FMT, "regions": dashboard.sub_regions(store, scope), "region_code": region_code,
             "section": section, "light_labels": LIGHT_LABELS, "light_colors": LIGHT_COLORS,
-            "rule_sets": sorted(monitoring_rule_sets()), "groups": jt.GROUPS, "method_labels": METHOD_LABELS}
+            "rule_sets": _rule_choices(), "groups": jt.GROUPS, "method_labels": METHOD_LABELS}
 
 
 def _matrix(doc: dict) -> dict:

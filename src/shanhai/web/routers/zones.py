@@ -98,7 +98,7 @@ def submit_evaluation(store: Store, scope: Scope, user: User, method: str, year:
         doc = jz.evaluate(progress.store, method, year, user=username, progress=progress.fraction)
         return {"url": f"/zones?{FMT.query({'run': doc['run_id']})}",
                 "message": f"{doc['year']} {doc['method']}：{doc['zones']} 个开发区，进档 {doc['up']}，退档 {doc['down']}，"
-                           f"后N位 {doc['bottom']} (run {doc['run_id']})"}
+                           f"后N位 {doc['bottom']}（批次 {doc['run_id']}）"}
 
     return submit("zones", f"开发区评价 {method} {year or ''}".strip(), job, user)
 
