@@ -126,3 +126,24 @@ def insert_v1_rows() -> Callable[[duckdb.DuckDBPyConnection], None]:
 @pytest.fixture(scope="session")
 def insert_later_rows() -> Callable[[duckdb.DuckDBPyConnection], None]:
     return _insert_later_rows
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Move the accounts module's clock: ``clock.shift(minutes=…)``; ``clock.now()`` is its time."""
+    from datetime import timedelta
+
+    from shanhai.store import accounts
+
+    real = accounts._now
+    offset = [timedelta(0)]
+
+    class Clock:
+        def shift(self, **kw):
+            offset[0] += timedelta(**kw)
+
+        def now(self):
+            return real() + offset[0]
+
+    monkeypatch.setattr(accounts, "_now", lambda: real() + offset[0])
+    return Clock()

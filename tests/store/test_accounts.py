@@ -3,7 +3,6 @@ sessions (expiry, idle timeout, revocation, disabled users) and the audit entrie
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 
@@ -18,20 +17,6 @@ PW = "Correct horse battery 1"
 def ref(store):
     load_reference(store.con)
     return store
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Move the accounts module's clock: ``clock.shift(minutes=…)``."""
-    real = accounts._now
-    offset = [timedelta(0)]
-
-    class Clock:
-        def shift(self, **kw):
-            offset[0] += timedelta(**kw)
-
-    monkeypatch.setattr(accounts, "_now", lambda: real() + offset[0])
-    return Clock()
 
 
 def actions(store) -> list[tuple]:

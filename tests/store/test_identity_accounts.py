@@ -5,7 +5,6 @@ session lifetimes, one session per account, and the security settings' database 
 from __future__ import annotations
 
 import string
-from datetime import timedelta
 
 import pyotp
 import pytest
@@ -25,21 +24,6 @@ def ref(store):
     load_reference(store.con)
     return store
 
-
-@pytest.fixture
-def clock(monkeypatch):
-    real = accounts._now
-    offset = [timedelta(0)]
-
-    class Clock:
-        def shift(self, **kw):
-            offset[0] += timedelta(**kw)
-
-        def now(self):
-            return real() + offset[0]
-
-    monkeypatch.setattr(accounts, "_now", lambda: real() + offset[0])
-    return Clock()
 
 
 def actions(store, action: str) -> list[tuple]:

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import json
 import logging
-from datetime import timedelta, timezone
+from datetime import timezone
 
 import pyotp
 import pytest
@@ -35,21 +35,6 @@ def _no_key_from_outside(monkeypatch):
                  audit.KEY_ENV, audit.KEY_FILE_ENV, audit.OLD_KEYS_ENV):
         monkeypatch.delenv(name, raising=False)
 
-
-@pytest.fixture
-def clock(monkeypatch):
-    real = accounts._now
-    offset = [timedelta(0)]
-
-    class Clock:
-        def shift(self, **kw):
-            offset[0] += timedelta(**kw)
-
-        def now(self):
-            return real() + offset[0]
-
-    monkeypatch.setattr(accounts, "_now", lambda: real() + offset[0])
-    return Clock()
 
 
 def code_at(secret: str, at) -> str:

@@ -368,7 +368,7 @@ def export(
     run: RunOption = None,
     region: RegionOption = None,
     county: Annotated[str | None, typer.Option(
-        "--county", help="县级工作簿 Adcode of a county: write its workbook (汇总, 企业明细, 基准值, 整改名单, 说明).",
+        "--county", help="县级工作簿 Adcode of a county: write its workbook (汇总, 企业明细, 基准值, 整改名单, 低效用地, 说明).",
         show_default=False)] = None,
     lists: Annotated[bool, typer.Option(
         "--lists", help="公示名单 Write the published lists (the default; with --county: that county's lists).")] = False,

@@ -1330,7 +1330,7 @@ XLSX_SHEETS = {"zh": {"summary": "专报摘要", "methods": "方法与来源"},
 def to_xlsx(b: Briefing, store: Store) -> bytes:
     """The briefing as a workbook: a summary sheet (title block and the summary's sentences), one
     sheet per table (the C/D list in full), the method note; for a county, the county workbook's
-    sheets (``reports.mujun_excel``: 汇总, 企业明细, 基准值, 整改名单, 说明) follow."""
+    sheets (``reports.mujun_excel``: 汇总, 企业明细, 基准值, 整改名单, 低效用地, 说明) follow."""
     from shanhai.reports._safe import workbook as safe_workbook
 
     from shanhai.reports import mujun_excel as mx
