@@ -167,7 +167,7 @@ def test_results_page_filters_and_scope(clients, web_db, store):
     assert clients["province"].get(f"/mujun/runs/{web_db.far_run}").status_code == 200
 
 
-def test_enterprise_page(clients, web_db):
+def test_enterprise_page(clients, web_db, store):
     run = web_db.province_run
     uscc, name = web_db.firm_in
     page = clients["county"].get(f"/mujun/runs/{run}/enterprises/{uscc}")
@@ -180,6 +180,9 @@ def test_enterprise_page(clients, web_db):
     for shown in (bonus, penalty):
         assert not re.fullmatch(r"[+−-][0.,]+", shown), shown
     assert "总分" in page.text and "zhejiang-2018" in page.text
+    code, industry = store.con.execute("SELECT e.industry_code, i.name FROM enterprises e JOIN industries i "
+                                       f"ON i.code = e.industry_code WHERE e.uscc = '{uscc}'").fetchone()
+    assert f"{code} {industry}" in page.text            # the industry by name, not a bare code
     assert clients["county"].get(f"/mujun/runs/{run}/enterprises/{web_db.firm_near[0]}").status_code == 403
     assert clients["county"].get(f"/mujun/runs/{run}/enterprises/{web_db.firm_far[0]}").status_code == 403
     assert clients["county"].get(f"/mujun/runs/{run}/enterprises/91330000000000000X").status_code == 404

@@ -826,6 +826,9 @@ def enterprise(store: Store, scope: "Scope", run_id: str, uscc: str) -> dict:
         raise OutOfScope(f"企业 {code} 不在您的数据范围内 (outside your region)")
     doc = mujun.explain(store, run_id, code, region=scope.adcode)
     doc["explain_text"] = mujun.explain_text(doc)
+    if doc.get("industry_code") and not doc.get("industry_name"):
+        name = store.con.execute(f"SELECT name FROM industries WHERE code = {literal(doc['industry_code'])}").fetchone()
+        doc["industry_name"] = name[0] if name else None
     return {"run": info.as_dict(), "explain": doc, "years": enterprise_years(store, scope, code),
             "runs": enterprise_runs(store, scope, code)}
 
