@@ -106,6 +106,8 @@ def test_run_then_every_role_sees_its_own_cells_only(world):
             other_counties = [n for a, n in world.names.items() if a.startswith("3311") and a != COUNTY]
             text = page.text
             assert not any(f">{n}<" in text for n in other_counties)
+            if role == "county":             # no lower level: a sentence, not an empty table marked 无数据
+                assert 'id="indices-no-subregions"' in text
 
 
 def test_series_and_periods(world):
