@@ -82,6 +82,8 @@ def test_pages_show_pools_and_whats_missing(world):
     assert "差" in cand
     firm = world.clients["county"].get(f"/cultivation/firms/{world.mine[0]}").text
     assert world.mine[1] in firm and "上年度主营业务收入" in firm
+    assert f'href="/service/firm/{world.mine[0]}"' in firm       # the firm's service file, a page that exists
+    assert world.clients["county"].get(f"/service/firm/{world.mine[0]}").status_code == 200
     live = world.clients["province"].get(f"/cultivation?year={world.year - 1}").text
     assert "即时评估" in live
 

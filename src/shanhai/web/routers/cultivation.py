@@ -30,14 +30,9 @@ NAV = [(47, "/cultivation", "梯度培育", "Cultivation", None)]
 PAGE_ROWS = 500
 
 
-def _enterprise_page(request: Request) -> bool:
-    return any(getattr(r, "path", "") == "/enterprises/{uscc}" for r in request.app.routes)
-
-
 def _common(request: Request, store: Store, scope: Scope, region_code: str) -> dict:
     return {"fmt": FMT, "regions": dashboard.sub_regions(store, scope), "region_code": region_code,
-            "outcome_labels": OUTCOME_LABELS, "outcomes": OUTCOMES, "tiers": TIERS, "status_labels": STATUS_LABELS,
-            "enterprise_page": _enterprise_page(request)}
+            "outcome_labels": OUTCOME_LABELS, "outcomes": OUTCOMES, "tiers": TIERS, "status_labels": STATUS_LABELS}
 
 
 @router.get("/cultivation", name="cultivation")
