@@ -5,6 +5,8 @@ only for its own region), the workbook, clear errors, and the synthetic zone fac
 
 from __future__ import annotations
 
+import datetime
+
 import io
 import json
 import shutil
@@ -64,6 +66,12 @@ def test_the_ranking_for_briefings_is_plain_dicts(world, store):
     rows = jz.ranking_rows(store, Scope.of(store, JINGNING), method="zhejiang-2021")
     json.dumps(rows)                                         # plain values only
     assert rows and {r["method"] for r in rows} == {"zhejiang-2021"}
+    from shanhai.policy._zones import zone_methods
+    assert {r["method_name"] for r in rows} == {zone_methods()["zhejiang-2021"].display_name}   # briefings name it
+    from shanhai.reports import monthly
+    here = Scope.of(store, JINGNING)
+    zones = monthly._zones(store, here, here, datetime.date.today())
+    assert zones and zone_methods()[zones["method"][1].split(" · ")[1].split()[0]].display_name in zones["sentences"]["zh"][0]
     assert {r["year"] for r in rows} == {world[1][-1]}
     assert not any(k in rows[0] for k in ("value_added_per_mu", "exports", "explanation"))
     assert [r["zone_id"] for r in rows if r["in_scope"]] == [f"Z{JINGNING}"]

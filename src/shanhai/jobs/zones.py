@@ -387,8 +387,8 @@ def ranking_rows(store: Store, scope: Scope, run_id: str | None = None, *, metho
             "level", "kind", "total_score", "tier", "tier_label", "previous_tier", "tier_change", "tier_change_label",
             "bottom", "bottom_streak", "action", "action_label", "in_scope", "group_label_en", "tier_label_en",
             "tier_change_label_en", "action_label_en")
-    return [{"run_id": b["run_id"], "method": b["method"], "version": b["version"], "year": b["year"],
-             **{k: r[k] for k in keys}} for r in doc["zones"]]
+    return [{"run_id": b["run_id"], "method": b["method"], "method_name": b["method_name"], "version": b["version"],
+             "year": b["year"], **{k: r[k] for k in keys}} for r in doc["zones"]]
 
 
 def _zone_register(store: Store, zone_id: str) -> dict:

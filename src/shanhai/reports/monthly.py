@@ -188,14 +188,16 @@ def _zones(store: Store, scope: Scope, area: Scope, at: dt.date) -> dict | None:
     bottom = [r for r in rows if r["bottom"]]
 
     def zh_sentence() -> list[str]:
-        out = [f"开发区综合评价（{b['method']} {b['version']}，{b['year']} 年度数据）中，本地区 {len(rows)} 个开发区"
+        out = [f"开发区综合评价（{b['method_name']}，{b['year']} 年度数据）中，本地区 {len(rows)} 个开发区"
                + (f"，{len(up)} 个进档" if up else "") + (f"，{len(down)} 个退档" if down else "")
+               + ("" if up or down else "，档次均未变化")
                + (f"；{'、'.join(r['zone_name'] for r in bottom)} 位列组内末位" if bottom else "") + "。"]
         return out
 
     def en_sentence() -> list[str]:
-        return [f"In the zone evaluation ({b['method']} {b['version']}, {b['year']} data) the region has {len(rows)} zones"
+        return [f"In the zone evaluation ({b['method_name']}, {b['year']} data) the region has {len(rows)} zones"
                 + (f", {len(up)} moving up a tier" if up else "") + (f", {len(down)} moving down" if down else "")
+                + ("" if up or down else ", none changing tier")
                 + (f"; {', '.join(r['zone_name'] for r in bottom)} in the bottom of their group" if bottom else "") + "."]
 
     def items(zh: bool) -> list:
