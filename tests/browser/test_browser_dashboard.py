@@ -28,6 +28,9 @@ def test_overview_map_draws_every_county(signed_in, server, role):
     # the chart really drew something: a canvas of non-zero size exists in the map container
     size = page.eval_on_selector("#county-map canvas", "c => [c.width, c.height]")
     assert size[0] > 100 and size[1] > 100
+    # the colour legend is shown when more than one county has data: not on a county user's map
+    legend = page.eval_on_selector("#county-map", "el => echarts.getInstanceByDom(el).getOption().visualMap[0].show")
+    assert legend == (role not in ("county", "viewer"))
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.reload()

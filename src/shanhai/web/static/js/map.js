@@ -104,6 +104,8 @@
           }
         },
         visualMap: {
+          // one county with data (a county user's map): a colour scale over one value says nothing
+          show: sorted.length > 1,
           type: "continuous", min: lo, max: hi, left: 8, bottom: 8, calculable: true, seriesIndex: 0,
           text: ["≥ " + fmt(hi, m.unit), "≤ " + fmt(lo, m.unit)], inRange: { color: palette(metric) },
           outOfRange: { color: "#e0e0e0" }
