@@ -45,5 +45,10 @@ def test_enclaves_chart_for_the_county_user(signed_in, server):
     assert page.locator("#enclaves-table tr[data-enclave]").count() == 10
     page.goto(f"{server.url}/coop/counties/331127")
     _drawn(page, "coop-targets-chart")
+    # 万元/亩 and 万元/人 on one axis as shares of their own targets, the target the 100 % line
+    option = page.evaluate("""() => { const o = echarts.getInstanceByDom(document.getElementById('coop-targets-chart'))
+                                               .getOption(); return [o.yAxis[0].name, o.series.length,
+                                               o.series[0].markLine.data[0].yAxis]; }""")
+    assert option == ["占目标 %", 1, 100]
     assert page.locator("#chains tbody tr").count() >= 1
     assert not errors, errors

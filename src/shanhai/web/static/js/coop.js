@@ -37,21 +37,32 @@
   }
 
   function targets(el, d) {
+    // the figures have different units (万元/亩, 万元/人): each bar is its figure as a share of its own
+    // target, so one axis (%) holds them all, the target is the 100 % line and the tooltip gives both
     var en = d.lang === "en";
     var items = d.items;
+    function share(i) { return (i.actual === null || i.actual === undefined || !i.target) ? null : 100 * i.actual / i.target; }
+    function num(v) { return (v === null || v === undefined) ? "—" : Number(v).toLocaleString(undefined, { maximumFractionDigits: 2 }); }
     return {
       animation: false,
       grid: { left: 8, right: 24, top: 28, bottom: 24, containLabel: true },
-      legend: { top: 0, data: [en ? "actual" : "当前", en ? "target" : "目标"] },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: {
+        trigger: "axis", axisPointer: { type: "shadow" },
+        formatter: function (ps) {
+          var i = items[ps[0].dataIndex];
+          return i.label + "<br>" + (en ? "actual " : "当前 ") + num(i.actual) + " " + i.unit + "<br>" +
+            (en ? "target " : "目标 ") + num(i.target) + " " + i.unit + "<br>" +
+            (en ? "of target " : "完成目标 ") + (share(i) === null ? "—" : share(i).toFixed(1) + "%");
+        }
+      },
       xAxis: { type: "category", data: items.map(function (i) { return i.label + "（" + i.unit + "）"; }),
                axisLabel: { width: 200, overflow: "break", interval: 0 } },
-      yAxis: { type: "value" },
+      yAxis: { type: "value", name: en ? "% of target" : "占目标 %" },
       series: [
-        { name: en ? "actual" : "当前", type: "bar", barWidth: 28,
-          data: items.map(function (i) { return { value: i.actual, itemStyle: { color: i.met ? "#1a9850" : "#d73027" } }; }) },
-        { name: en ? "target" : "目标", type: "bar", barWidth: 28, itemStyle: { color: "#c3ccd8" },
-          data: items.map(function (i) { return i.target; }) }
+        { name: en ? "of target" : "完成目标", type: "bar", barWidth: 28,
+          data: items.map(function (i) { return { value: share(i), itemStyle: { color: i.met ? "#1a9850" : "#d73027" } }; }),
+          markLine: { symbol: "none", silent: true, lineStyle: { color: "#555", type: "dashed" },
+                      label: { formatter: en ? "target" : "目标" }, data: [{ yAxis: 100 }] } }
       ]
     };
   }
