@@ -4,6 +4,7 @@ column of amounts in one unit."""
 from __future__ import annotations
 
 import math
+import re
 
 from shanhai.web import screens
 
@@ -63,3 +64,16 @@ def test_money_columns_carry_their_unit_in_the_header(clients):
         assert rows and money, (url, head)
         cells = [row[i] for row in rows for i in money if i < len(row)]
         assert cells and not [x for x in cells if re.search(r"万元|亿元", x)], (url, [x for x in cells if "元" in x][:5])
+
+
+def test_a_policy_setting_reads_as_a_reader_writes_it():
+    assert screens.setting(["A", "B"]) == "A、B" and screens.setting([]) == "（无）"
+    assert screens.setting({"A": 0.2, "B": 0.5}) == "A = 0.2；B = 0.5"
+    assert screens.setting(True) == "是" and screens.setting(False) == "否" and screens.setting(None) == "—"
+    assert screens.setting(100.0) == "100" and screens.setting(0.125) == "0.125" and screens.setting("zero") == "zero"
+
+
+def test_the_preset_comparison_shows_no_python_reprs(clients):
+    page = clients["viewer"].get("/policies?a=zhejiang-2018&b=huangyan-2022").text
+    cells = re.findall(r"<td><code>([^<]*)</code></td>", page)
+    assert cells and not [c for c in cells if c.startswith(("[", "{", "(")) or "&#39;" in c or "True" in c]

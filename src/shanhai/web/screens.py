@@ -114,8 +114,25 @@ def indicator_value(v, u: str) -> str:
     return f"{num(v, 4 if abs(v) < 1 else 2)} {u}"
 
 
+def setting(v) -> str:
+    """A policy field's value as a reader writes it: a list as 'A、B', a table as 'k = v; …', yes/no
+    as 是/否, a whole float without '.0' (the preset comparison's value columns)."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "、".join(setting(x) for x in v) if v else "（无）"
+    if isinstance(v, dict):
+        return "；".join(f"{k} = {setting(x)}" for k, x in v.items()) if v else "（无）"
+    return str(v)
+
+
 class Fmt:
     """The formatting functions, handed to templates as ``fmt``."""
+    setting = staticmethod(setting)
     num = staticmethod(num)
     count = staticmethod(count)
     unit = staticmethod(unit)
