@@ -69,7 +69,7 @@
     var rows = d.industries.slice().reverse();
     el.style.height = Math.max(320, rows.length * 16 + 60) + "px";
     draw(el, {
-      grid: { left: 170, right: 40, top: 10, bottom: 30 },
+      grid: { left: 170, right: 64, top: 28, bottom: 30 },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       xAxis: { type: "value", name: "t/万元" },
       yAxis: { type: "category", axisLabel: { fontSize: 10, interval: 0 },
@@ -77,14 +77,14 @@
       series: [{ type: "bar", barMaxWidth: 12,
                  data: rows.map(function (r) { return { value: r.intensity, itemStyle: { color: r.low ? "#1a9850" : "#d73027" } }; }),
                  markLine: { symbol: "none", data: [{ xAxis: d.line, name: zh ? "低碳线" : "line" }],
-                             label: { formatter: (zh ? "低碳线 " : "line ") + d.line } } }]
+                             label: { position: "end", formatter: (zh ? "低碳线 " : "line ") + d.line } } }]
     });
   }
 
   function grades(el, d) {
     var zh = d.lang !== "en";
     draw(el, {
-      grid: { left: 50, right: 20, top: 10, bottom: 30 },
+      grid: { left: 50, right: 20, top: 26, bottom: 30 },
       tooltip: { trigger: "axis" },
       xAxis: { type: "category", data: d.grades.map(function (g) { return g.grade === "none" ? (zh ? "不评级" : "none") : g.grade + (zh ? "级" : ""); }) },
       yAxis: { type: "value" },
