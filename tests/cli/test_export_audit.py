@@ -29,7 +29,8 @@ from shanhai.store import audit, open_store
 OUTPUT_NAMES = {"--out", "-o", "--output", "--xlsx", "--xls", "--csv", "--pdf", "--docx", "--html", "--json-out",
                 "--out-dir", "--folder", "--as-files", "--rejects"}
 # Path parameters that name what a command reads, not what it writes.
-INPUTS = {("import", "file"), ("policy validate", "files"), ("db restore", "src"), ("chains import", "file")}
+INPUTS = {("import", "file"), ("policy validate", "files"), ("db restore", "src"), ("chains import", "file"),
+          ("policy check", "folder")}
 
 COUNTY = "331127"   # 景宁: a mountain county with firms, leads and projects in the synthetic province
 CITY = "331100"     # 丽水

@@ -130,7 +130,8 @@ def test_help_is_chinese_first():
     from shanhai.cli.mujun import app
 
     group = typer.main.get_command(app)
-    assert set(group.commands) == {"runs", "surcharges", "remediation", "land", "compare", "export", "rollup"}
+    assert set(group.commands) == {"runs", "official", "surcharges", "remediation", "land", "compare", "export",
+                                   "rollup"}
     for name, command in group.commands.items():
         assert re.match(r"[\u4e00-\u9fff]", command.help or ""), name
         for param in command.params:
