@@ -893,9 +893,7 @@ def review(store: Store, scope: "Scope", run_id: str, limit: int = 200) -> dict:
     def compute():
         from shanhai.jobs import mujun
 
-        order = list(mujun.preset_of(store, run_id).classes.order)
-        classes = [c for c in ("C", "D") if c in order] or order[-2:]
-        target = "B" if "B" in order else order[1]
+        classes, target = mujun_review.follow_up_classes(mujun.preset_of(store, run_id))
         rem = mujun_review.remediation(store, run_id, region_arg(scope), classes=classes, target=target).as_dict()
         land = mujun_review.inefficient_land(store, run_id, region_arg(scope), classes=classes).as_dict()
         return {"classes": classes, "target_class": target, "method": rem["method"], "notes": rem["notes"],

@@ -86,6 +86,13 @@ def _class_order(preset) -> list[str]:
     return list(preset.classes.order)
 
 
+def follow_up_classes(preset) -> tuple[list[str], str]:
+    """The classes a run's follow-up lists take (整改名单, 低效用地) and the class they aim at: C and D
+    (else the preset's two lowest) towards B (else its second class)."""
+    order = _class_order(preset)
+    return [c for c in ("C", "D") if c in order] or order[-2:], ("B" if "B" in order else order[1])
+
+
 def _order_case(order: list[str], column: str = '"class"') -> str:
     """A SQL expression sorting classes best first, T last."""
     cases = " ".join(f"WHEN {literal(c)} THEN {i}" for i, c in enumerate(order))

@@ -336,8 +336,7 @@ def gather(store: Store, run_id: str, region: str | None = None) -> dict[str, An
     worst = order[-1]
     d = next(x for x in classes if x["code"] == worst)
     facts["worst"] = {**d, "tax_per_mu_all": facts["tax_per_mu_evaluated"]}
-    low = [c for c in ("C", "D") if c in order] or order[-2:]
-    target = "B" if "B" in order else order[1]
+    low, target = review.follow_up_classes(preset)
     rem = review.remediation(store, run_id, adcode, classes=low, target=target)
     rows = rem.rows
     gaps = [x["gap"] for x in rows if x["gap"] is not None]

@@ -427,8 +427,7 @@ def _benchmark_sheet(wb, f, store, run_id, preset, r, title, catalogue) -> int:
 
 def _remediation_sheet(wb, f, store, run_id, preset, r, title) -> int:
     ws = wb.add_worksheet("整改名单")
-    classes = [c for c in ("C", "D") if c in preset.classes.order] or list(preset.classes.order[-2:])
-    target = "B" if "B" in preset.classes.order else preset.classes.order[1]
+    classes, target = review.follow_up_classes(preset)
     result = review.remediation(store, run_id, r.adcode, classes=classes, target=target)
     headers = [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 21), ("所属乡镇(街道)", 14), ("评价对象", 20),
                ("评价类别", 16), ("总分", 9), ("名次", 7), ("排名企业数", 9), (f"目标分({target}类末位)", 12),
@@ -462,7 +461,7 @@ def _land_sheet(wb, f, store, run_id, preset, r, title) -> int:
     """低效用地: the candidate firms (worst class first, most land, lowest score) and the parcels in
     an inefficient status (``jobs.mujun_review.inefficient_land``); returns the firms written."""
     ws = wb.add_worksheet("低效用地")
-    classes = [c for c in ("C", "D") if c in preset.classes.order] or list(preset.classes.order[-2:])
+    classes, _ = review.follow_up_classes(preset)
     result = review.inefficient_land(store, run_id, r.adcode, classes=classes)
     firm_headers = [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 21), ("所属乡镇(街道)", 14), ("评价类别", 16),
                     ("总分", 9), ("用地面积(亩)", 11), ("亩均税收(万元/亩)", 12), ("低效宗地(宗)", 10),
